@@ -45,3 +45,5 @@ pub mod rt;
 pub mod tls;
 pub mod ws;
 pub mod rest;
+
+mod io;

@@ -1,0 +1,63 @@
+//! The only futures-io glue: fill the sans-IO cores' buffers from an `AsyncRead` and drain
+//! their output into an `AsyncWrite`.
+//!
+//! Every function here is a poll function that commits its progress inside the same poll
+//! (bytes read are handed to the core before returning; bytes written are removed from the
+//! core's buffer before returning), which is what makes the async adapters cancel-safe.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// Reads once into `buf`. `Ok(0)` is end of stream.
+///
+/// An `Interrupted` error is retried; every other error is returned as is.
+pub(crate) fn poll_read_some<S: AsyncRead + Unpin>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    loop {
+        match ready!(Pin::new(&mut *io).poll_read(cx, buf)) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return Poll::Ready(other),
+        }
+    }
+}
+
+/// A buffer of outbound bytes that the glue can drain.
+pub(crate) trait Outbound {
+    /// Bytes not yet written.
+    fn pending(&self) -> &[u8];
+    /// `n` bytes of `pending()` were accepted by the transport.
+    fn consume(&mut self, n: usize);
+}
+
+/// Writes everything `out` holds, without flushing the transport.
+pub(crate) fn poll_drain<S: AsyncWrite + Unpin, O: Outbound + ?Sized>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    out: &mut O,
+) -> Poll<io::Result<()>> {
+    while !out.pending().is_empty() {
+        match ready!(Pin::new(&mut *io).poll_write(cx, out.pending())) {
+            Ok(0) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => out.consume(n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Poll::Ready(Err(e)),
+        }
+    }
+    Poll::Ready(Ok(()))
+}
+
+/// Writes everything `out` holds, then flushes the transport (TLS records included).
+pub(crate) fn poll_drain_flush<S: AsyncWrite + Unpin, O: Outbound + ?Sized>(
+    io: &mut S,
+    cx: &mut Context<'_>,
+    out: &mut O,
+) -> Poll<io::Result<()>> {
+    ready!(poll_drain(io, cx, out))?;
+    Pin::new(&mut *io).poll_flush(cx)
+}

@@ -1,0 +1,531 @@
+//! [`WsStreamBuilder`]: options, `connect(url)` and `accept(stream)`.
+
+use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::{AsyncReadExt, AsyncWriteExt};
+
+use crate::proto::Role;
+use crate::proto::ws::handshake::{self, ClientHandshake, HandshakeError};
+use crate::proto::ws::{Config, Conn};
+use crate::rt::{Runtime, TcpOptions, TcpStream};
+use crate::tls::MaybeTls;
+#[cfg(feature = "tls")]
+use crate::tls::TlsConfig;
+
+use super::stream::StreamOptions;
+use super::{WsError, WsStream};
+
+/// A client connection made by [`WsStreamBuilder::connect`]: TCP, with TLS for `wss://`.
+pub type ClientStream = WsStream<MaybeTls<TcpStream>>;
+
+const DEFAULT_BUFFER: usize = 1 << 20;
+const DEFAULT_MAX_MESSAGE: usize = 16 << 20;
+const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+const DEFAULT_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_MAX_HANDSHAKE: usize = 8 * 1024;
+/// Handshake reads are capped so that bytes read past the head always fit the (empty)
+/// frame read buffer.
+const HANDSHAKE_READ: usize = 256;
+
+/// Builds WebSocket connections: client side with [`connect`](Self::connect), server side
+/// with [`accept`](Self::accept).
+///
+/// ```no_run
+/// use nexus_async_net::ws::{Message, WsStreamBuilder};
+/// use std::time::Duration;
+/// # async fn run() -> Result<(), nexus_async_net::ws::WsError> {
+/// let mut ws = WsStreamBuilder::new()
+///     .disable_nagle()
+///     .buffer_capacity(1 << 20)
+///     .max_message_size(16 << 20)
+///     .connect_timeout(Duration::from_secs(3))
+///     .connect("wss://stream.example.com/ws")
+///     .await?;
+/// ws.send_text(r#"{"op":"subscribe"}"#).await?;
+/// while let Some(msg) = ws.recv().await? {
+///     if let Message::Text(json) = msg { println!("{json}") }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct WsStreamBuilder {
+    buffer_capacity: usize,
+    max_message_size: usize,
+    max_frame_size: Option<usize>,
+    write_buffer_capacity: usize,
+    max_handshake_size: usize,
+    auto_pong: bool,
+    tcp: TcpOptions,
+    connect_timeout: Option<Duration>,
+    accept_timeout: Option<Duration>,
+    close_timeout: Duration,
+    headers: Vec<(String, String)>,
+    subprotocols: Vec<String>,
+    runtime: Option<Runtime>,
+    #[cfg(feature = "tls")]
+    tls: Option<TlsConfig>,
+}
+
+impl Default for WsStreamBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WsStreamBuilder {
+    /// A builder with the defaults: 1 MiB read buffer, 16 MiB messages, Nagle on, no
+    /// connect timeout, 10 s accept timeout, 5 s close timeout, auto-pong off.
+    pub fn new() -> Self {
+        Self {
+            buffer_capacity: DEFAULT_BUFFER,
+            max_message_size: DEFAULT_MAX_MESSAGE,
+            max_frame_size: None,
+            write_buffer_capacity: 64 * 1024,
+            max_handshake_size: DEFAULT_MAX_HANDSHAKE,
+            auto_pong: false,
+            tcp: TcpOptions::default(),
+            connect_timeout: None,
+            accept_timeout: Some(DEFAULT_ACCEPT_TIMEOUT),
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            runtime: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+        }
+    }
+
+    /// TLS settings for `wss://` (client) or for [`accept`](Self::accept) (server, when the
+    /// config has a server side). Build one [`TlsConfig`] and share it: cloning is cheap.
+    /// Without it, `wss://` uses a process-wide default with the built-in roots.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: &TlsConfig) -> Self {
+        self.tls = Some(config.clone());
+        self
+    }
+
+    /// Sets `TCP_NODELAY`: required for every latency-sensitive workload.
+    pub fn disable_nagle(mut self) -> Self {
+        self.tcp.nodelay = true;
+        self
+    }
+
+    /// Enables TCP keep-alive probes after `idle` of silence.
+    pub fn tcp_keepalive(mut self, idle: Duration) -> Self {
+        self.tcp.keepalive = Some(idle);
+        self
+    }
+
+    /// Read buffer size per connection (default 1 MiB, minimum 256 bytes). Unfragmented
+    /// messages that fit are delivered without a copy; larger ones stream into the message
+    /// buffer. Make it small (e.g. 4 KiB) for many low-rate connections.
+    pub fn buffer_capacity(mut self, bytes: usize) -> Self {
+        self.buffer_capacity = bytes;
+        self
+    }
+
+    /// Largest message accepted from the peer (default 16 MiB); a larger one closes the
+    /// connection with 1009 before it is buffered.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// Largest single frame accepted from the peer (default: the message limit).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = Some(bytes);
+        self
+    }
+
+    /// Initial write buffer size (default 64 KiB). Larger sends grow it; it shrinks back.
+    pub fn write_buffer_capacity(mut self, bytes: usize) -> Self {
+        self.write_buffer_capacity = bytes;
+        self
+    }
+
+    /// Largest opening-handshake head accepted (default 8 KiB).
+    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
+        self.max_handshake_size = bytes;
+        self
+    }
+
+    /// Answers every Ping with a Pong automatically (also across split halves). Off by
+    /// default; pings are delivered to `recv` either way.
+    pub fn auto_pong(mut self, on: bool) -> Self {
+        self.auto_pong = on;
+        self
+    }
+
+    /// Deadline for the whole of `connect`: DNS, TCP, TLS and the upgrade. None by default.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Deadline for the whole of `accept`: TLS and the upgrade request (default 10 s), so a
+    /// client that never finishes its handshake cannot hold a connection.
+    pub fn accept_timeout(mut self, timeout: Duration) -> Self {
+        self.accept_timeout = Some(timeout);
+        self
+    }
+
+    /// How long `close` waits for the peer's Close (default 5 s).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Adds a header to the client's upgrade request (auth tokens, cookies, origin).
+    /// Values with CR, LF or NUL are rejected when connecting.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Offers a subprotocol (client) or supports one (server, first match in the client's
+    /// order of preference wins).
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// The runtime for connecting and timers. Default: [`Runtime::current`].
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    /// Connects to a `ws://` or `wss://` URL and performs the opening handshake.
+    ///
+    /// # Errors
+    ///
+    /// [`WsError::InvalidUrl`], [`WsError::Io`] (DNS, TCP), [`WsError::Tls`],
+    /// [`WsError::Handshake`] (the server refused the upgrade), [`WsError::Timeout`] when
+    /// `connect_timeout` passed.
+    pub async fn connect(self, url: &str) -> Result<ClientStream, WsError> {
+        let target = Target::parse(url)?;
+        let rt = self.runtime.clone().unwrap_or_else(Runtime::current);
+        let timeout = self.connect_timeout;
+        let attempt = async {
+            let tcp = rt.connect(&target.host, target.port, &self.tcp).await?;
+            let io = self.client_transport(&target, tcp).await?;
+            self.client_handshake(io, &target, rt.clone()).await
+        };
+        match rt.timeout(timeout, attempt).await {
+            Ok(res) => res,
+            Err(_) => Err(WsError::Timeout("connect")),
+        }
+    }
+
+    /// Performs the client handshake over a transport the caller already connected (and
+    /// wrapped in TLS, if needed). `url` supplies the Host header and the path.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect).
+    pub async fn connect_with<S>(self, stream: S, url: &str) -> Result<WsStream<S>, WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let target = Target::parse(url)?;
+        let rt = self.runtime.clone().unwrap_or_else(Runtime::current);
+        match rt
+            .timeout(
+                self.connect_timeout,
+                self.client_handshake(stream, &target, rt.clone()),
+            )
+            .await
+        {
+            Ok(res) => res,
+            Err(_) => Err(WsError::Timeout("connect")),
+        }
+    }
+
+    /// Server side: accepts the upgrade on an accepted connection (any futures-io stream;
+    /// a tokio socket goes in as `rt::TcpStream::from_tokio(sock)`). When the builder has a
+    /// TLS config with a server side, the TLS handshake runs first.
+    ///
+    /// A bad upgrade is answered with `400 Bad Request` (`426 Upgrade Required` for a wrong
+    /// version, `431` for an oversized head) before the error is returned.
+    ///
+    /// # Errors
+    ///
+    /// [`WsError::Handshake`], [`WsError::Io`], [`WsError::Tls`], or [`WsError::Timeout`]
+    /// when the client did not finish within the accept timeout.
+    pub async fn accept<S>(self, stream: S) -> Result<WsStream<MaybeTls<S>>, WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let rt = self.runtime.clone().unwrap_or_else(Runtime::current);
+        let attempt = async {
+            let io = self.server_transport(stream).await?;
+            self.server_handshake(io, rt.clone()).await
+        };
+        match rt.timeout(self.accept_timeout, attempt).await {
+            Ok(res) => res,
+            Err(_) => Err(WsError::Timeout("accept")),
+        }
+    }
+
+    fn config(&self) -> Config {
+        Config::default()
+            .read_buffer_capacity(self.buffer_capacity)
+            .max_message_size(self.max_message_size)
+            .max_frame_size(self.max_frame_size.unwrap_or(self.max_message_size))
+            .write_buffer_capacity(self.write_buffer_capacity)
+            .max_handshake_size(self.max_handshake_size)
+            .auto_pong(self.auto_pong)
+    }
+
+    fn stream_options(&self, runtime: Runtime, subprotocol: Option<String>) -> StreamOptions {
+        StreamOptions {
+            runtime,
+            close_timeout: self.close_timeout,
+            auto_pong: self.auto_pong,
+            write_high_water: self.write_buffer_capacity.max(1),
+            subprotocol: subprotocol.map(String::into_boxed_str),
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    async fn client_transport(
+        &self,
+        target: &Target,
+        tcp: TcpStream,
+    ) -> Result<MaybeTls<TcpStream>, WsError> {
+        if !target.tls {
+            return Ok(MaybeTls::Plain(tcp));
+        }
+        let config = match &self.tls {
+            Some(c) => c.clone(),
+            None => crate::tls::default_client_config()?,
+        };
+        Ok(config.connect(&target.host, tcp).await?)
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn client_transport(
+        &self,
+        target: &Target,
+        tcp: TcpStream,
+    ) -> Result<MaybeTls<TcpStream>, WsError> {
+        if target.tls {
+            return Err(WsError::TlsNotEnabled);
+        }
+        Ok(MaybeTls::Plain(tcp))
+    }
+
+    #[cfg(feature = "tls")]
+    async fn server_transport<S>(&self, stream: S) -> Result<MaybeTls<S>, WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        match &self.tls {
+            Some(config) if config.server_config().is_some() => Ok(config.accept(stream).await?),
+            _ => Ok(MaybeTls::Plain(stream)),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    async fn server_transport<S>(&self, stream: S) -> Result<MaybeTls<S>, WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        Ok(MaybeTls::Plain(stream))
+    }
+
+    async fn client_handshake<S>(
+        &self,
+        mut io: S,
+        target: &Target,
+        rt: Runtime,
+    ) -> Result<WsStream<S>, WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut out = Vec::with_capacity(256);
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let protocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
+        let hs = ClientHandshake::new(&target.host_header, &target.path, &headers, &protocols, &mut out)?;
+        io.write_all(&out).await?;
+        io.flush().await?;
+
+        let mut conn = Conn::new(Role::Client, self.config());
+        let mut head = Vec::with_capacity(HANDSHAKE_READ);
+        loop {
+            let (resp, len) = match hs.parse_response(&head, self.max_handshake_size)? {
+                Some(done) => done,
+                None => {
+                    read_more(&mut io, &mut head, self.max_handshake_size).await?;
+                    continue;
+                }
+            };
+            feed_leftover(&mut conn, head.get(len..).unwrap_or_default());
+            let opts = self.stream_options(rt, resp.subprotocol);
+            return Ok(WsStream::new(io, conn, opts));
+        }
+    }
+
+    async fn server_handshake<S>(&self, mut io: S, rt: Runtime) -> Result<WsStream<S>, WsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let mut head = Vec::with_capacity(HANDSHAKE_READ);
+        let (req, len) = loop {
+            match handshake::parse_request(&head, self.max_handshake_size, 64) {
+                Ok(Some(done)) => break done,
+                Ok(None) => {}
+                Err(e) => return Err(reject(&mut io, e).await),
+            }
+            if let Err(e) = read_more(&mut io, &mut head, self.max_handshake_size).await {
+                return Err(match e {
+                    WsError::Handshake(h) => reject(&mut io, *h).await,
+                    other => other,
+                });
+            }
+        };
+        let chosen = req
+            .protocols()
+            .find(|p| self.subprotocols.iter().any(|ours| ours == p))
+            .map(str::to_owned);
+        let mut out = Vec::with_capacity(256);
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        handshake::accept_response(&req, chosen.as_deref(), &headers, &mut out)?;
+        io.write_all(&out).await?;
+        io.flush().await?;
+
+        let mut conn = Conn::new(Role::Server, self.config());
+        feed_leftover(&mut conn, head.get(len..).unwrap_or_default());
+        let mut ws = WsStream::new(io, conn, self.stream_options(rt, chosen));
+        ws.set_request(req);
+        Ok(ws)
+    }
+}
+
+/// Frames that arrived in the same reads as the handshake head belong to the decoder.
+fn feed_leftover(conn: &mut Conn, mut rest: &[u8]) {
+    // HANDSHAKE_READ bounds `rest` below the decoder's minimum buffer, so one call takes
+    // it all; the loop only guards that invariant.
+    while !rest.is_empty() {
+        let n = conn.decoder_mut().handle_input(rest);
+        if n == 0 {
+            break;
+        }
+        rest = rest.get(n..).unwrap_or_default();
+    }
+}
+
+/// Reads up to [`HANDSHAKE_READ`] more bytes of a handshake head.
+async fn read_more<S: AsyncRead + Unpin>(
+    io: &mut S,
+    head: &mut Vec<u8>,
+    max: usize,
+) -> Result<(), WsError> {
+    if head.len() >= max {
+        return Err(HandshakeError::TooLarge.into());
+    }
+    let mut chunk = [0u8; HANDSHAKE_READ];
+    let n = io.read(&mut chunk).await?;
+    if n == 0 {
+        return Err(WsError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    head.extend_from_slice(chunk.get(..n).unwrap_or_default());
+    Ok(())
+}
+
+/// Answers a failed upgrade with the matching HTTP status, best effort.
+async fn reject<S: AsyncWrite + Unpin>(io: &mut S, err: HandshakeError) -> WsError {
+    let mut out = Vec::with_capacity(128);
+    handshake::reject_response(err.http_status(), &mut out);
+    let _ = io.write_all(&out).await;
+    let _ = io.flush().await;
+    let _ = io.close().await;
+    err.into()
+}
+
+/// A parsed `ws://` / `wss://` URL.
+#[derive(Debug)]
+struct Target {
+    tls: bool,
+    /// Host for DNS / TCP (IPv6 without brackets).
+    host: String,
+    port: u16,
+    /// The `Host` header value (IPv6 in brackets, port only when not the default).
+    host_header: String,
+    /// Path and query.
+    path: String,
+}
+
+impl Target {
+    fn parse(input: &str) -> Result<Self, WsError> {
+        let bad = |why: &str| WsError::InvalidUrl(format!("{input}: {why}").into());
+        let url = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
+        let tls = match url.scheme() {
+            "ws" => false,
+            "wss" => true,
+            _ => return Err(bad("scheme must be ws or wss")),
+        };
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => d.to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            None => return Err(bad("missing host")),
+        };
+        let port = url
+            .port_or_known_default()
+            .unwrap_or(if tls { 443 } else { 80 });
+        let host_header = handshake::host_header(&host, port, tls);
+        let mut path = url.path().to_owned();
+        if let Some(q) = url.query() {
+            path.push('?');
+            path.push_str(q);
+        }
+        Ok(Self {
+            tls,
+            host,
+            port,
+            host_header,
+            path,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_url_is_bracketed_in_host_header_and_bare_for_dns() {
+        let t = Target::parse("ws://[::1]:9001/feed?x=1").unwrap();
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.port, 9001);
+        assert_eq!(t.host_header, "[::1]:9001");
+        assert_eq!(t.path, "/feed?x=1");
+    }
+
+    #[test]
+    fn default_ports_are_left_out_of_the_host_header() {
+        let t = Target::parse("wss://example.com/ws").unwrap();
+        assert!(t.tls);
+        assert_eq!(t.port, 443);
+        assert_eq!(t.host_header, "example.com");
+    }
+
+    #[test]
+    fn non_websocket_schemes_are_rejected() {
+        assert!(matches!(
+            Target::parse("http://example.com"),
+            Err(WsError::InvalidUrl(_))
+        ));
+    }
+}

@@ -1,0 +1,98 @@
+//! [`WsError`]: everything a WebSocket operation can fail with.
+
+use std::io;
+
+use crate::proto::ws::ProtocolError;
+use crate::proto::ws::handshake::HandshakeError;
+use crate::tls::TlsError;
+
+/// Errors returned by [`WsStream`](super::WsStream), its halves and
+/// [`WsStreamBuilder`](super::WsStreamBuilder).
+///
+/// Whose fault it was is in the variant: the peer broke the protocol
+/// ([`Protocol`](Self::Protocol), [`Handshake`](Self::Handshake)), the transport failed
+/// ([`Io`](Self::Io), [`Tls`](Self::Tls), [`Timeout`](Self::Timeout)) or the caller asked for
+/// something impossible ([`InvalidUrl`](Self::InvalidUrl), [`Closed`](Self::Closed)).
+/// The `Display` text is not stable API; match on variants or use the `is_*` helpers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WsError {
+    /// The transport failed (including a peer that reset the connection).
+    #[error("websocket I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The peer broke RFC 6455. The connection was closed with
+    /// [`ProtocolError::close_code`] and the stream has ended.
+    #[error("websocket protocol error: {0}")]
+    Protocol(Box<ProtocolError>),
+    /// The opening handshake failed.
+    #[error("websocket handshake failed: {0}")]
+    Handshake(Box<HandshakeError>),
+    /// The TLS layer failed (bad certificate, bad server name, handshake failure).
+    #[error("TLS error: {0}")]
+    Tls(Box<TlsError>),
+    /// The URL could not be used (`ws://` or `wss://` expected).
+    #[error("invalid websocket URL: {0}")]
+    InvalidUrl(Box<str>),
+    /// `wss://` was requested but the crate was built without the `tls` feature.
+    #[error("wss:// needs the `tls` feature")]
+    TlsNotEnabled,
+    /// A deadline passed: `connect_timeout` (DNS, TCP, TLS and upgrade together), the
+    /// server-side handshake timeout, or a heartbeat pong/idle deadline.
+    #[error("websocket {0} timed out")]
+    Timeout(&'static str),
+    /// The connection is closed (a Close frame was sent or the stream ended); nothing more
+    /// can be sent on it.
+    #[error("websocket connection is closed")]
+    Closed,
+    /// A control frame payload was over 125 bytes, or a close reason over 123 bytes.
+    #[error("control frame payload too large: {0} bytes")]
+    ControlTooLarge(usize),
+}
+
+impl WsError {
+    /// True when the peer violated the protocol (the connection was closed with 1002,
+    /// 1007 or 1009).
+    pub fn is_protocol(&self) -> bool {
+        matches!(self, Self::Protocol(_))
+    }
+
+    /// True for transport failures (I/O, TLS, timeouts): reconnecting may help.
+    pub fn is_transport(&self) -> bool {
+        matches!(self, Self::Io(_) | Self::Tls(_) | Self::Timeout(_))
+    }
+
+    /// True when the operation failed because the connection is already closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, Self::Closed)
+    }
+}
+
+impl From<ProtocolError> for WsError {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(Box::new(e))
+    }
+}
+
+impl From<HandshakeError> for WsError {
+    fn from(e: HandshakeError) -> Self {
+        Self::Handshake(Box::new(e))
+    }
+}
+
+impl From<TlsError> for WsError {
+    fn from(e: TlsError) -> Self {
+        Self::Tls(Box::new(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_error_is_small_and_thread_safe() {
+        fn assert_traits<T: std::error::Error + Send + Sync + 'static>() {}
+        assert_traits::<WsError>();
+        assert!(std::mem::size_of::<WsError>() <= 24);
+    }
+}

@@ -1,0 +1,382 @@
+//! Reader and writer halves of a [`WsStream`](super::WsStream).
+//!
+//! The transport is split with `futures_util::io::split` (an uncontended atomic hand-off per
+//! poll, never held across an await). The write side (transport half + frame encoder) sits
+//! behind an async mutex that only the writer holds across its own writes; the reader only
+//! ever *tries* it. Replies the reader owes the peer (auto-pong, the Close echo, the Close
+//! after a protocol error) go into a small slot: the reader sends them itself when the write
+//! side is free, and otherwise the writer sends them before it lets go of the write side.
+//! Ping floods coalesce into one pending Pong (RFC 6455 §5.5.3 allows answering only the
+//! most recent Ping), so the slot never grows.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use async_lock::{Mutex as AsyncMutex, MutexGuardArc};
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::io::{ReadHalf, WriteHalf};
+
+use crate::io::{poll_drain_flush, poll_read_some};
+use crate::proto::ws::{Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message};
+use crate::rt::Runtime;
+
+use super::WsError;
+use super::stream::StreamOptions;
+
+/// Replies owed to the peer, waiting for the write side.
+#[derive(Debug, Default)]
+struct Owed {
+    pong: Option<Control>,
+    /// Close frame to send: the echo of the peer's Close, or ours after a protocol error.
+    close: Option<(CloseCode, Option<CloseFrame>)>,
+    /// Shut the transport down once everything is written.
+    shutdown: bool,
+}
+
+#[derive(Debug)]
+struct WriteSide<S> {
+    io: WriteHalf<S>,
+    enc: Encoder,
+    /// The transport failed or was shut down.
+    done: bool,
+}
+
+#[derive(Debug)]
+struct Shared {
+    owed: Mutex<Owed>,
+    /// Set (SeqCst) whenever `owed` holds something; cleared by whoever drains it.
+    has_owed: AtomicBool,
+}
+
+impl Shared {
+    fn owe(&self, f: impl FnOnce(&mut Owed)) {
+        let mut owed = self.owed.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut owed);
+        self.has_owed.store(true, Ordering::SeqCst);
+    }
+
+    /// Encodes what is owed into `side`'s encoder. Returns true when the transport must be
+    /// shut down after the write.
+    fn take_owed<S>(&self, side: &mut WriteSide<S>) -> bool {
+        if !self.has_owed.swap(false, Ordering::SeqCst) {
+            return false;
+        }
+        let owed = std::mem::take(&mut *self.owed.lock().unwrap_or_else(PoisonError::into_inner));
+        if !side.enc.close_sent() {
+            if let Some(pong) = owed.pong {
+                // Cannot fail: a Control payload is at most 125 bytes.
+                let _ = side.enc.encode_pong(&pong);
+            }
+            if let Some((code, frame)) = owed.close {
+                let _ = match frame {
+                    Some(f) => side.enc.encode_close(f.code, f.reason()),
+                    None => side.enc.encode_close(code, ""),
+                };
+            }
+        }
+        owed.shutdown
+    }
+}
+
+/// Writes everything queued in `side` (owed replies first), flushes, and shuts the
+/// transport down if asked.
+fn poll_write_side<S: AsyncRead + AsyncWrite>(
+    shared: &Shared,
+    side: &mut WriteSide<S>,
+    shutdown: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<std::io::Result<()>> {
+    loop {
+        *shutdown |= shared.take_owed(side);
+        if side.done {
+            return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
+        }
+        if let Err(e) = ready!(poll_drain_flush(&mut side.io, cx, &mut side.enc)) {
+            side.done = true;
+            return Poll::Ready(Err(e));
+        }
+        if shared.has_owed.load(Ordering::SeqCst) {
+            continue;
+        }
+        if *shutdown {
+            let _ = ready!(Pin::new(&mut side.io).poll_close(cx));
+            side.done = true;
+        }
+        return Poll::Ready(Ok(()));
+    }
+}
+
+pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
+    io: S,
+    dec: Decoder,
+    enc: Encoder,
+    opts: StreamOptions,
+    done: bool,
+) -> (WsReader<S>, WsWriter<S>) {
+    use futures_util::io::AsyncReadExt;
+    let (r, w) = io.split();
+    let write = Arc::new(AsyncMutex::new(WriteSide { io: w, enc, done }));
+    let shared = Arc::new(Shared {
+        owed: Mutex::new(Owed::default()),
+        has_owed: AtomicBool::new(false),
+    });
+    let reader = WsReader {
+        io: r,
+        dec,
+        write: write.clone(),
+        shared: shared.clone(),
+        guard: None,
+        shutdown: false,
+        ready: false,
+        done,
+        failed: None,
+        auto_pong: opts.auto_pong,
+    };
+    let writer = WsWriter {
+        write,
+        shared,
+        runtime: opts.runtime,
+        close_timeout: opts.close_timeout,
+    };
+    (reader, writer)
+}
+
+/// The receiving half of a split [`WsStream`](super::WsStream).
+///
+/// Same `recv` contract as the whole stream. Replies owed to the peer (auto-pong when
+/// enabled, the echo of the peer's Close, the Close after a protocol error) are sent by
+/// whichever half holds the write side next; the reader never waits for the writer.
+#[derive(Debug)]
+pub struct WsReader<S> {
+    io: ReadHalf<S>,
+    dec: Decoder,
+    write: Arc<AsyncMutex<WriteSide<S>>>,
+    shared: Arc<Shared>,
+    /// The write side, while the reader is sending owed replies itself.
+    guard: Option<MutexGuardArc<WriteSide<S>>>,
+    shutdown: bool,
+    ready: bool,
+    done: bool,
+    failed: Option<WsError>,
+    auto_pong: bool,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
+    /// Receives the next message; `Ok(None)` once the connection has ended.
+    ///
+    /// # Errors
+    ///
+    /// As [`WsStream::recv`](super::WsStream::recv).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel-safe.
+    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, WsError> {
+        if poll_fn(|cx| self.poll_advance(cx)).await? {
+            self.ready = false;
+            Ok(self.dec.message())
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
+        loop {
+            // Owed replies first, so a pong is not held back by a slow consumer.
+            ready!(self.poll_send_owed(cx));
+            if let Some(err) = self.failed.take() {
+                return Poll::Ready(Err(err));
+            }
+            if self.done {
+                return Poll::Ready(Ok(false));
+            }
+            if self.ready {
+                return Poll::Ready(Ok(true));
+            }
+            match self.dec.advance() {
+                Ok(Advance::Message) => {
+                    self.ready = true;
+                    self.on_message();
+                }
+                Ok(Advance::NeedInput) => {
+                    match ready!(poll_read_some(&mut self.io, cx, self.dec.read_buf())) {
+                        Ok(0) => self.dec.handle_eof(),
+                        Ok(n) => self.dec.handle_read(n),
+                        Err(e) => {
+                            self.done = true;
+                            self.shared.owe(|o| o.shutdown = true);
+                            self.failed = Some(WsError::Io(e));
+                        }
+                    }
+                }
+                Ok(Advance::Closed) => {
+                    self.done = true;
+                    self.shared.owe(|o| o.shutdown = true);
+                }
+                Err(e) => {
+                    let code = e.close_code();
+                    self.shared.owe(|o| {
+                        o.close = Some((code, None));
+                        o.shutdown = true;
+                    });
+                    self.done = true;
+                    self.failed = Some(e.into());
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self) {
+        match self.dec.message() {
+            Some(Message::Ping(data)) if self.auto_pong => {
+                self.shared.owe(|o| o.pong = Some(data));
+            }
+            Some(Message::Close(frame)) => {
+                let echo = frame.and_then(|f| CloseFrame::new(f.code, ""));
+                self.shared.owe(|o| o.close = Some((CloseCode::Normal, echo)));
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends owed replies if the write side is free; otherwise the writer will.
+    fn poll_send_owed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            if self.guard.is_none() {
+                if !self.shared.has_owed.load(Ordering::SeqCst) {
+                    return Poll::Ready(());
+                }
+                match self.write.try_lock_arc() {
+                    Some(g) => self.guard = Some(g),
+                    // The writer holds it and drains the slot before letting go.
+                    None => return Poll::Ready(()),
+                }
+            }
+            let Some(guard) = self.guard.as_mut() else {
+                return Poll::Ready(());
+            };
+            let res = ready!(poll_write_side(
+                &self.shared,
+                guard,
+                &mut self.shutdown,
+                cx
+            ));
+            self.guard = None;
+            if res.is_err() {
+                return Poll::Ready(());
+            }
+        }
+    }
+}
+
+/// The sending half of a split [`WsStream`](super::WsStream). Every send writes and
+/// flushes; replies the reader owes the peer are written first.
+///
+/// # Cancel safety
+///
+/// A cancelled send never tears a frame: the remainder is written by the next write on
+/// either half.
+#[derive(Debug)]
+pub struct WsWriter<S> {
+    write: Arc<AsyncMutex<WriteSide<S>>>,
+    shared: Arc<Shared>,
+    runtime: Runtime,
+    close_timeout: Duration,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
+    /// Sends a text message and flushes it.
+    ///
+    /// # Errors
+    ///
+    /// [`WsError::Closed`] after a Close was sent; [`WsError::Io`] on transport failure.
+    pub async fn send_text(&mut self, text: &str) -> Result<(), WsError> {
+        self.send_with(|enc| enc.encode_text(text).map_err(WsError::from))
+            .await
+    }
+
+    /// Sends a binary message and flushes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text).
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<(), WsError> {
+        self.send_with(|enc| enc.encode_binary(data).map_err(WsError::from))
+            .await
+    }
+
+    /// Sends a Ping (at most 125 bytes) and flushes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text), or [`WsError::ControlTooLarge`].
+    pub async fn send_ping(&mut self, payload: impl AsRef<[u8]>) -> Result<(), WsError> {
+        let payload = payload.as_ref();
+        self.send_with(|enc| enc.encode_ping(payload).map_err(WsError::from))
+            .await
+    }
+
+    /// Sends a Pong (at most 125 bytes) and flushes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_ping`](Self::send_ping).
+    pub async fn send_pong(&mut self, payload: impl AsRef<[u8]>) -> Result<(), WsError> {
+        let payload = payload.as_ref();
+        self.send_with(|enc| enc.encode_pong(payload).map_err(WsError::from))
+            .await
+    }
+
+    /// Sends a Close frame and flushes it. The reader half keeps receiving until the peer's
+    /// Close arrives, then shuts the transport down. Bounded by the close timeout.
+    ///
+    /// # Errors
+    ///
+    /// As [`send_text`](Self::send_text); a second close is a no-op.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
+        let rt = self.runtime.clone();
+        let send = self.send_with(|enc| {
+            if enc.close_sent() {
+                return Ok(());
+            }
+            enc.encode_close(code, reason).map_err(WsError::from)
+        });
+        match rt.timeout(Some(self.close_timeout), send).await {
+            Ok(res) => res,
+            Err(_) => Err(WsError::Timeout("close")),
+        }
+    }
+
+    async fn send_with(
+        &mut self,
+        encode: impl FnOnce(&mut Encoder) -> Result<(), WsError>,
+    ) -> Result<(), WsError> {
+        let mut side = self.write.lock_arc().await;
+        let mut shutdown = false;
+        if side.done {
+            return Err(WsError::Closed);
+        }
+        self.shared.take_owed(&mut side);
+        if side.enc.close_sent() {
+            // Anything already queued still goes out.
+            let _ = poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
+            return Err(WsError::Closed);
+        }
+        encode(&mut side.enc)?;
+        let res = poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
+        drop(side);
+        // The reader may have owed something after our last check and failed to get the
+        // write side: take it once more.
+        if self.shared.has_owed.load(Ordering::SeqCst) {
+            if let Some(mut side) = self.write.try_lock_arc() {
+                let _ =
+                    poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
+            }
+        }
+        res.map_err(WsError::Io)
+    }
+}
