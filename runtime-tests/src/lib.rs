@@ -1,1 +1,54 @@
-//! Behaviour suite.
+//! The behaviour suite of nexus-async-net, written once and instantiated on every executor:
+//! tokio (multi-thread and current-thread), smol, async-std and a minimal custom executor
+//! (`tests/*.rs`, one line each).
+//!
+//! Each behaviour is an `async fn(Runtime) -> anyhow::Result<()>` named as a sentence. The
+//! peers it talks to are in [`servers`]: they bind loopback only and stop by themselves.
+#![allow(missing_docs)]
+
+pub mod executors;
+pub mod servers;
+pub mod ws;
+
+/// Declares one `#[test]` per behaviour of a suite module, run on executor `$exec`.
+#[macro_export]
+macro_rules! tests_for {
+    ($exec:ty, $module:ident : [$($name:ident),* $(,)?]) => {
+        mod $module {
+            $(
+                #[test]
+                fn $name() {
+                    <$exec as $crate::executors::Executor>::run(|rt| $crate::$module::$name(rt));
+                }
+            )*
+        }
+    };
+}
+
+/// Instantiates the whole behaviour suite on executor `$exec`.
+#[macro_export]
+macro_rules! behaviour_suite {
+    ($exec:ty) => {
+        $crate::tests_for!($exec, ws: [
+            client_echoes_text_and_binary_of_many_sizes,
+            ping_payload_is_delivered_and_can_be_answered,
+            auto_pong_answers_pings,
+            peer_close_is_echoed_and_then_recv_returns_none,
+            close_waits_for_the_peer_close,
+            oversized_message_closes_with_1009,
+            frames_sent_with_the_101_are_kept,
+            handshake_carries_headers_and_negotiates_a_subprotocol,
+            bad_upgrades_get_400_and_426,
+            connect_timeout_covers_a_silent_server,
+            accept_timeout_cuts_off_a_slowloris_client,
+            tls_echo_carries_large_messages_both_ways,
+            split_halves_send_and_receive_concurrently,
+            split_reader_answers_pings_while_writer_idles,
+            sink_feeds_are_all_flushed_and_stream_yields_owned,
+            accept_and_connect_talk_to_each_other,
+            ipv6_loopback_url_connects,
+            reset_mid_frame_is_an_io_error,
+            transport_wrapper_accepts_plain_tcp,
+        ]);
+    };
+}

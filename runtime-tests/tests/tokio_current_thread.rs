@@ -1,0 +1,1 @@
+runtime_tests::behaviour_suite!(runtime_tests::executors::TokioCurrentThread);
