@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use async_lock::{Mutex as AsyncMutex, MutexGuardArc};
+use async_lock::Mutex as AsyncMutex;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::io::{ReadHalf, WriteHalf};
 
@@ -91,15 +91,17 @@ fn poll_write_side<S: AsyncRead + AsyncWrite>(
     cx: &mut Context<'_>,
 ) -> Poll<std::io::Result<()>> {
     loop {
-        *shutdown |= shared.take_owed(side);
         if side.done {
             return Poll::Ready(Err(std::io::ErrorKind::NotConnected.into()));
         }
+        // What is queued goes first; owed replies are encoded only into an empty buffer, so
+        // while the peer does not read, they wait (coalesced) in the slot, not in memory.
         if let Err(e) = ready!(poll_drain_flush(&mut side.io, cx, &mut side.enc)) {
             side.done = true;
             return Poll::Ready(Err(e));
         }
         if shared.has_owed.load(Ordering::SeqCst) {
+            *shutdown |= shared.take_owed(side);
             continue;
         }
         if *shutdown {
@@ -129,7 +131,6 @@ pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
         dec,
         write: write.clone(),
         shared: shared.clone(),
-        guard: None,
         shutdown: false,
         ready: false,
         done,
@@ -156,8 +157,6 @@ pub struct WsReader<S> {
     dec: Decoder,
     write: Arc<AsyncMutex<WriteSide<S>>>,
     shared: Arc<Shared>,
-    /// The write side, while the reader is sending owed replies itself.
-    guard: Option<MutexGuardArc<WriteSide<S>>>,
     shutdown: bool,
     ready: bool,
     done: bool,
@@ -187,7 +186,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
         loop {
             // Owed replies first, so a pong is not held back by a slow consumer.
-            ready!(self.poll_send_owed(cx));
+            self.poll_send_owed(cx);
             if let Some(err) = self.failed.take() {
                 return Poll::Ready(Err(err));
             }
@@ -244,30 +243,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     }
 
     /// Sends owed replies if the write side is free; otherwise the writer will.
-    fn poll_send_owed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        loop {
-            if self.guard.is_none() {
-                if !self.shared.has_owed.load(Ordering::SeqCst) {
-                    return Poll::Ready(());
-                }
-                match self.write.try_lock_arc() {
-                    Some(g) => self.guard = Some(g),
-                    // The writer holds it and drains the slot before letting go.
-                    None => return Poll::Ready(()),
-                }
-            }
-            let Some(guard) = self.guard.as_mut() else {
-                return Poll::Ready(());
+    ///
+    /// Never waits: a peer that does not read must not stop us from reading, and the write
+    /// side must not stay locked while the application is not polling us. The waker is
+    /// registered, so a blocked write resumes on the next poll; bytes left in the encoder
+    /// are finished by whichever half writes next.
+    fn poll_send_owed(&mut self, cx: &mut Context<'_>) {
+        while self.shared.has_owed.load(Ordering::SeqCst) {
+            // If the writer holds the write side, it drains the slot before letting go.
+            let Some(mut side) = self.write.try_lock() else {
+                return;
             };
-            let res = ready!(poll_write_side(
-                &self.shared,
-                guard,
-                &mut self.shutdown,
-                cx
-            ));
-            self.guard = None;
-            if res.is_err() {
-                return Poll::Ready(());
+            let res = poll_write_side(&self.shared, &mut side, &mut self.shutdown, cx);
+            if !matches!(res, Poll::Ready(Ok(()))) {
+                return;
             }
         }
     }
@@ -355,12 +344,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
         &mut self,
         encode: impl FnOnce(&mut Encoder) -> Result<(), WsError>,
     ) -> Result<(), WsError> {
-        let mut side = self.write.lock_arc().await;
+        let mut side = self.write.lock().await;
         let mut shutdown = false;
         if side.done {
             return Err(WsError::Closed);
         }
-        self.shared.take_owed(&mut side);
         if side.enc.close_sent() {
             // Anything already queued still goes out.
             let _ = poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
@@ -372,7 +360,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
         // The reader may have owed something after our last check and failed to get the
         // write side: take it once more.
         if self.shared.has_owed.load(Ordering::SeqCst) {
-            if let Some(mut side) = self.write.try_lock_arc() {
+            if let Some(mut side) = self.write.try_lock() {
                 let _ =
                     poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
             }

@@ -313,11 +313,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             }
             if self.ready {
                 // Replies the decoder queued (auto-pong, Close echo) go out before the
-                // message is handed over.
-                if !self.conn.encoder().pending().is_empty() {
-                    let res = ready!(poll_drain_flush(&mut self.io, cx, self.conn.encoder_mut()));
-                    res.map_err(|e| self.fail_io(e))?;
-                }
+                // message is handed over, as far as the transport takes them now.
+                self.poll_flush_owed(cx)?;
                 return Poll::Ready(Ok(true));
             }
             match self.conn.advance() {
@@ -334,10 +331,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 
     /// Flushes owed replies, then reads once into the decoder.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
-        if !self.conn.encoder().pending().is_empty() {
-            let res = ready!(poll_drain_flush(&mut self.io, cx, self.conn.encoder_mut()));
-            res.map_err(|e| self.fail_io(e))?;
-        }
+        self.poll_flush_owed(cx)?;
         let decoder = self.conn.decoder_mut();
         match ready!(poll_read_some(&mut self.io, cx, decoder.read_buf())) {
             Ok(0) => decoder.handle_eof(),
@@ -345,6 +339,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             Err(e) => return Poll::Ready(Err(self.fail_io(e))),
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// Writes queued replies without waiting: a peer that does not read must not stop us
+    /// from reading (the decoder coalesces owed pongs, so the queue stays bounded). The
+    /// waker is registered, so a blocked write resumes on the next poll.
+    fn poll_flush_owed(&mut self, cx: &mut Context<'_>) -> Result<(), WsError> {
+        if self.conn.encoder().pending().is_empty() {
+            return Ok(());
+        }
+        match poll_drain_flush(&mut self.io, cx, self.conn.encoder_mut()) {
+            Poll::Ready(Err(e)) => Err(self.fail_io(e)),
+            Poll::Ready(Ok(())) | Poll::Pending => Ok(()),
+        }
     }
 
     /// Best effort: writes what is queued, then closes the transport. Marks the stream done.

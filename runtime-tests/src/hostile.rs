@@ -1,0 +1,203 @@
+//! Hostile peers: every bad input ends in a typed error and a clean end of stream, within
+//! the configured limits.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, bail, ensure};
+use nexus_async_net::rt::Runtime;
+use nexus_async_net::ws::{Message, WsError, WsStreamBuilder};
+
+use crate::servers::{frame, raw_accept, raw_connect, raw_server, read_frame};
+
+fn client(rt: &Runtime) -> WsStreamBuilder {
+    WsStreamBuilder::new()
+        .runtime(rt.clone())
+        .buffer_capacity(16 * 1024)
+        .max_message_size(1 << 20)
+        .connect_timeout(Duration::from_secs(10))
+}
+
+/// Reads frames until the peer's Close; returns its code.
+fn close_code_from(s: &mut std::net::TcpStream) -> Option<u16> {
+    loop {
+        match read_frame(s) {
+            Ok((_, 0x8, p)) => return p.get(..2).map(|c| u16::from_be_bytes([c[0], c[1]])),
+            Ok(_) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A frame header claiming a 2^63-byte payload ends the connection with 1009.
+pub async fn frame_claiming_2_pow_63_bytes_closes_with_1009(rt: Runtime) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let addr = raw_server(1, move |mut s| {
+        let _ = raw_accept(&mut s);
+        let mut header = vec![0x82, 127];
+        header.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        let _ = s.write_all(&header);
+        let _ = tx.send(close_code_from(&mut s));
+    });
+    let mut ws = client(&rt).connect(&format!("ws://{addr}/")).await?;
+    let err = ws.recv().await.err().context("expected an error")?;
+    ensure!(err.is_protocol(), "got {err:?}");
+    ensure!(ws.recv().await?.is_none());
+    ensure!(rx.recv_timeout(Duration::from_secs(10))? == Some(1009));
+    Ok(())
+}
+
+/// Fragments whose sum passes `max_message_size` end the connection with 1009.
+pub async fn fragments_summing_past_the_limit_close_with_1009(rt: Runtime) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let addr = raw_server(1, move |mut s| {
+        let _ = raw_accept(&mut s);
+        let chunk = vec![b'x'; 64 * 1024];
+        let _ = s.write_all(&frame(false, 0x2, &chunk, None));
+        for _ in 0..40 {
+            if s.write_all(&frame(false, 0x0, &chunk, None)).is_err() {
+                break;
+            }
+        }
+        let _ = tx.send(close_code_from(&mut s));
+    });
+    let mut ws = client(&rt).connect(&format!("ws://{addr}/")).await?;
+    let err = ws.recv().await.err().context("expected an error")?;
+    ensure!(err.is_protocol(), "got {err:?}");
+    ensure!(rx.recv_timeout(Duration::from_secs(10))? == Some(1009));
+    Ok(())
+}
+
+/// 100 000 one-byte fragments of one message are reassembled within the limits.
+pub async fn one_hundred_thousand_one_byte_fragments_are_reassembled(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    const N: usize = 100_000;
+    let addr = raw_server(1, |mut s| {
+        let _ = raw_accept(&mut s);
+        let mut wire = frame(false, 0x1, b"a", None);
+        for i in 1..N {
+            wire.extend(frame(i == N - 1, 0x0, b"a", None));
+        }
+        let _ = s.write_all(&wire);
+        let _ = s.write_all(&frame(true, 0x8, &1000u16.to_be_bytes(), None));
+        let _ = read_frame(&mut s);
+    });
+    let mut ws = client(&rt).connect(&format!("ws://{addr}/")).await?;
+    match ws.recv().await? {
+        Some(Message::Text(t)) => ensure!(t.len() == N && t.bytes().all(|b| b == b'a')),
+        other => bail!("expected the reassembled text, got {other:?}"),
+    }
+    Ok(())
+}
+
+/// Invalid UTF-8 at every position of a fragmented text message: 1007, and the stream ends.
+pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> anyhow::Result<()> {
+    // "héllo wörld" with one byte replaced by 0xFF, in 3-byte fragments.
+    let valid = "héllo wörld".as_bytes().to_vec();
+    let positions = valid.len();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let wire_for = move |pos: usize| {
+        let mut payload = valid.clone();
+        payload[pos] = 0xFF;
+        let chunks: Vec<&[u8]> = payload.chunks(3).collect();
+        let mut wire = Vec::new();
+        for (i, c) in chunks.iter().enumerate() {
+            let op = if i == 0 { 0x1 } else { 0x0 };
+            wire.extend(frame(i == chunks.len() - 1, op, c, None));
+        }
+        wire
+    };
+    let addr = raw_server(positions, move |mut s| {
+        let Ok(head) = raw_accept(&mut s) else { return };
+        let pos: usize = head
+            .lines()
+            .next()
+            .and_then(|l| l.split('=').nth(1))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let _ = s.write_all(&wire_for(pos));
+        let _ = tx.send((pos, close_code_from(&mut s)));
+    });
+    for pos in 0..positions {
+        let mut ws = client(&rt).connect(&format!("ws://{addr}/?pos={pos}")).await?;
+        match ws.recv().await {
+            Err(WsError::Protocol(_)) => {}
+            other => bail!("position {pos}: expected a protocol error, got {other:?}"),
+        }
+        ensure!(ws.recv().await?.is_none(), "position {pos}: stream must end");
+        let (p, code) = rx.recv_timeout(Duration::from_secs(10))?;
+        ensure!(p == pos && code == Some(1007), "position {p}: close code {code:?}");
+    }
+    Ok(())
+}
+
+/// A server whose response head is larger than the handshake limit is refused.
+pub async fn oversized_handshake_response_is_refused(rt: Runtime) -> anyhow::Result<()> {
+    let addr = raw_server(1, |mut s| {
+        let _ = crate::servers::read_head(&mut s);
+        let mut head = b"HTTP/1.1 101 Switching Protocols\r\n".to_vec();
+        for i in 0..2000 {
+            head.extend_from_slice(format!("X-Filler-{i}: aaaaaaaaaaaaaaaaaaaa\r\n").as_bytes());
+        }
+        let _ = s.write_all(&head);
+    });
+    let res = client(&rt).connect(&format!("ws://{addr}/")).await;
+    ensure!(matches!(res, Err(WsError::Handshake(_))), "got {res:?}");
+    Ok(())
+}
+
+/// A client whose upgrade request is larger than the limit gets 431 (or 400) and an error.
+pub async fn oversized_upgrade_request_gets_431(rt: Runtime) -> anyhow::Result<()> {
+    let listener = async_net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let peer = std::thread::spawn(move || -> std::io::Result<String> {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        let filler: String = (0..1000).map(|i| format!("X-Filler-{i}: aaaaaaaaaaaaaaaa\r\n")).collect();
+        raw_connect(&mut s, &filler)
+    });
+    let (sock, _) = listener.accept().await?;
+    let res = WsStreamBuilder::new()
+        .runtime(rt.clone())
+        .max_handshake_size(4096)
+        .accept(sock)
+        .await;
+    ensure!(matches!(res, Err(WsError::Handshake(_))), "got {res:?}");
+    let head = peer.join().map_err(|_| anyhow::anyhow!("peer panicked"))??;
+    ensure!(head.starts_with("HTTP/1.1 431") || head.starts_with("HTTP/1.1 400"), "{head}");
+    Ok(())
+}
+
+/// A ping flood while the peer never reads our pongs: the split reader keeps delivering,
+/// and the owed pongs coalesce instead of queueing.
+pub async fn ping_flood_does_not_queue_pongs_without_limit(rt: Runtime) -> anyhow::Result<()> {
+    const PINGS: usize = 20_000;
+    let addr = raw_server(1, |mut s| {
+        let _ = raw_accept(&mut s);
+        let mut wire = Vec::new();
+        for _ in 0..PINGS {
+            wire.extend(frame(true, 0x9, &[b'p'; 100], None));
+        }
+        wire.extend(frame(true, 0x1, b"end", None));
+        let _ = s.write_all(&wire);
+        // Never read: our pongs pile up in the kernel until the client must coalesce.
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let ws = client(&rt)
+        .auto_pong(true)
+        .connect(&format!("ws://{addr}/"))
+        .await?;
+    let (mut reader, _writer) = ws.split();
+    let mut pings = 0;
+    loop {
+        match reader.recv().await? {
+            Some(Message::Ping(_)) => pings += 1,
+            Some(Message::Text("end")) => break,
+            other => bail!("unexpected {other:?}"),
+        }
+    }
+    ensure!(pings == PINGS);
+    Ok(())
+}
