@@ -7,6 +7,8 @@
 #![allow(missing_docs)]
 
 pub mod executors;
+pub mod hostile;
+pub mod mem;
 pub mod servers;
 pub mod ws;
 
@@ -48,7 +50,16 @@ macro_rules! behaviour_suite {
             accept_and_connect_talk_to_each_other,
             ipv6_loopback_url_connects,
             reset_mid_frame_is_an_io_error,
-            transport_wrapper_accepts_plain_tcp,
+            connect_with_runs_the_upgrade_over_a_caller_stream,
+        ]);
+        $crate::tests_for!($exec, hostile: [
+            frame_claiming_2_pow_63_bytes_closes_with_1009,
+            fragments_summing_past_the_limit_close_with_1009,
+            one_hundred_thousand_one_byte_fragments_are_reassembled,
+            invalid_utf8_at_every_position_closes_with_1007,
+            oversized_handshake_response_is_refused,
+            oversized_upgrade_request_gets_431,
+            ping_flood_does_not_queue_pongs_without_limit,
         ]);
     };
 }

@@ -440,8 +440,8 @@ pub async fn reset_mid_frame_is_an_io_error(rt: Runtime) -> anyhow::Result<()> {
     }
 }
 
-/// A tokio user hands a raw tokio socket over in one line.
-pub async fn transport_wrapper_accepts_plain_tcp(rt: Runtime) -> anyhow::Result<()> {
+/// `connect_with` runs the upgrade over a stream the caller connected itself.
+pub async fn connect_with_runs_the_upgrade_over_a_caller_stream(rt: Runtime) -> anyhow::Result<()> {
     let addr = ws_echo_server(1, None);
     let tcp = rt
         .connect("127.0.0.1", addr.port(), &Default::default())
