@@ -2,7 +2,7 @@
 //!
 //! Everything under `proto` is a deterministic state machine: bytes from the peer go in
 //! through `handle_*` methods, and bytes to send plus events come out. Nothing here knows
-//! about futures, sockets, clocks or runtimes, so every protocol rule is unit-tested by
+//! about tasks, sockets, clocks or runtimes, so every protocol rule is unit-tested by
 //! feeding byte slices, and the same code serves any transport.
 //!
 //! - [`ws`]: WebSocket (RFC 6455) framing, masking, UTF-8 validation, the close handshake

@@ -443,3 +443,34 @@ fn many_messages_larger_than_half_the_buffer_never_deadlock() {
         assert_eq!(decode_chunks(Role::Server, &cfg, &chunks, false), expected);
     }
 }
+
+#[test]
+fn bytes_after_the_end_are_accepted_and_discarded() {
+    let mut d = Decoder::new(Role::Client, &Config::default().read_buffer_capacity(256));
+    let mut wire = frame_to(Role::Client, true, CLOSE, b"");
+    wire.extend_from_slice(&frame_to(Role::Client, true, TEXT, b"late"));
+    d.handle_input(&wire);
+    assert_eq!(d.advance(), Ok(Advance::Message));
+    assert_eq!(d.message(), Some(Message::Close(None)));
+    assert_eq!(d.close_received(), Some(None));
+    assert!(d.is_closed());
+    assert_eq!(d.buffered(), 0);
+    assert_eq!(d.handle_input(&[0; 1000]), 1000);
+    assert_eq!(d.read_buf().len(), 256);
+    d.handle_read(256);
+    assert_eq!(d.advance(), Ok(Advance::Closed));
+    assert_eq!(d.buffered(), 0);
+}
+
+#[test]
+fn buffered_counts_bytes_not_parsed_yet() {
+    let mut d = Decoder::new(Role::Client, &Config::default());
+    let mut wire = frame_to(Role::Client, true, TEXT, b"one");
+    wire.extend_from_slice(&[0x81]);
+    d.handle_input(&wire);
+    assert_eq!(d.buffered(), wire.len());
+    assert_eq!(d.advance(), Ok(Advance::Message));
+    assert_eq!(d.buffered(), 1);
+    assert_eq!(d.advance(), Ok(Advance::NeedInput));
+    assert_eq!(d.buffered(), 1);
+}

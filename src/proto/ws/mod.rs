@@ -9,7 +9,7 @@
 //!
 //! # Polling order
 //!
-//! The driver of a connection (the async layer, or a test) repeats:
+//! The driver of a connection (the I/O layer, or a test) repeats:
 //!
 //! 1. **Read**: read transport bytes into [`Decoder::read_buf`] and commit them with
 //!    [`Decoder::handle_read`] (or copy them with [`Decoder::handle_input`]); on end of
@@ -40,7 +40,7 @@
 //! In `Closed`, [`Decoder::advance`] returns [`Advance::Closed`] forever and bytes that
 //! still arrive are discarded; the encoder refuses anything after its Close
 //! ([`EncodeError::AfterClose`]). The client side of TCP should be closed by the server
-//! first (RFC 6455 §7.1.1); the async layer waits for it with a timeout.
+//! first (RFC 6455 §7.1.1); the I/O layer waits for it with a timeout.
 //!
 //! # Memory
 //!

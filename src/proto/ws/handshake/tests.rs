@@ -245,3 +245,10 @@ fn ipv6_hosts_are_bracketed() {
     assert_eq!(host_header("fe80::1", 443, true), "[fe80::1]");
     assert_eq!(host_header("127.0.0.1", 80, false), "127.0.0.1");
 }
+
+#[test]
+fn handshake_error_is_small_and_thread_safe() {
+    fn assert_traits<T: std::error::Error + Send + Sync + 'static>() {}
+    assert_traits::<HandshakeError>();
+    assert!(std::mem::size_of::<HandshakeError>() <= 24);
+}
