@@ -367,7 +367,7 @@ impl WsStreamBuilder {
                 }
             };
             feed_leftover(&mut conn, head.get(len..).unwrap_or_default());
-            let opts = self.stream_options(rt, resp.subprotocol);
+            let opts = self.stream_options(rt, resp.subprotocol().map(str::to_owned));
             return Ok(WsStream::new(io, conn, opts));
         }
     }
@@ -392,8 +392,9 @@ impl WsStreamBuilder {
         };
         let chosen = req
             .protocols()
-            .find(|p| self.subprotocols.iter().any(|ours| ours == p))
-            .map(str::to_owned);
+            .iter()
+            .find(|p| self.subprotocols.contains(p))
+            .cloned();
         let mut out = Vec::with_capacity(256);
         let headers: Vec<(&str, &str)> = self
             .headers
@@ -432,7 +433,7 @@ async fn read_more<S: AsyncRead + Unpin>(
     max: usize,
 ) -> Result<(), WsError> {
     if head.len() >= max {
-        return Err(HandshakeError::TooLarge.into());
+        return Err(HandshakeError::TooLarge { max }.into());
     }
     let mut chunk = [0u8; HANDSHAKE_READ];
     let n = io.read(&mut chunk).await?;

@@ -302,7 +302,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
     ///
     /// # Errors
     ///
-    /// As [`send_text`](Self::send_text), or [`WsError::ControlTooLarge`].
+    /// As [`send_text`](Self::send_text), or [`WsError::Encode`].
     pub async fn send_ping(&mut self, payload: impl AsRef<[u8]>) -> Result<(), WsError> {
         let payload = payload.as_ref();
         self.send_with(|enc| enc.encode_ping(payload).map_err(WsError::from))

@@ -158,7 +158,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     ///
     /// # Errors
     ///
-    /// [`WsError::ControlTooLarge`] for a payload over 125 bytes, else as
+    /// [`WsError::Encode`] for a payload over 125 bytes, else as
     /// [`send_text`](Self::send_text).
     pub async fn send_ping(&mut self, payload: impl AsRef<[u8]>) -> Result<(), WsError> {
         self.check_open()?;
@@ -218,7 +218,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     ///
     /// # Errors
     ///
-    /// [`WsError::ControlTooLarge`] for a reason over 123 bytes; an illegal `code` is a
+    /// [`WsError::Encode`] for a reason over 123 bytes; an illegal `code` is a
     /// protocol error. Transport errors while closing are not reported: the connection is
     /// gone either way.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
