@@ -454,3 +454,54 @@ pub async fn connect_with_runs_the_upgrade_over_a_caller_stream(rt: Runtime) -> 
     ensure!(matches!(ws.recv().await?, Some(Message::Text(_))));
     Ok(())
 }
+
+/// The heartbeat pings a quiet peer and gives up when its Pong stops coming.
+pub async fn heartbeat_fails_recv_when_pongs_stop(rt: Runtime) -> anyhow::Result<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let addr = raw_server(1, move |mut s| {
+        let _ = raw_accept(&mut s);
+        let mut pings = 0;
+        // Answer the first ping only, then keep reading without answering.
+        while let Ok((_, op, payload)) = read_frame(&mut s) {
+            if op == 0x9 {
+                pings += 1;
+                if pings == 1 {
+                    let _ = s.write_all(&frame(true, 0xA, &payload, None));
+                }
+            }
+            if op == 0x8 {
+                break;
+            }
+        }
+        let _ = tx.send(pings);
+    });
+    let mut ws = builder(&rt)
+        .heartbeat(Duration::from_millis(100), Duration::from_millis(300))
+        .connect(&format!("ws://{addr}/"))
+        .await?;
+    let res = ws.recv().await;
+    match res {
+        Err(WsError::Timeout(_)) => {}
+        other => bail!("expected a heartbeat timeout, got {other:?}"),
+    }
+    drop(ws);
+    let pings = rx.recv_timeout(Duration::from_secs(10))?;
+    ensure!(pings >= 2, "the peer saw {pings} pings");
+    Ok(())
+}
+
+/// The idle timeout detects a peer that went silent (a half-open connection).
+pub async fn idle_timeout_detects_a_silent_peer(rt: Runtime) -> anyhow::Result<()> {
+    let addr = raw_server(1, |mut s| {
+        let _ = raw_accept(&mut s);
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let mut ws = builder(&rt)
+        .idle_timeout(Duration::from_millis(300))
+        .connect(&format!("ws://{addr}/"))
+        .await?;
+    match ws.recv().await {
+        Err(WsError::Timeout(_)) => Ok(()),
+        other => bail!("expected an idle timeout, got {other:?}"),
+    }
+}
