@@ -75,8 +75,9 @@ impl Config {
 
     /// Whether [`Conn`](super::Conn) answers every Ping with a Pong by itself (default off).
     ///
-    /// While a Pong is still unsent, a newer Ping replaces it (RFC 6455 §5.5.3 allows
-    /// answering only the most recent one), so a ping flood cannot grow memory.
+    /// At most [`MAX_QUEUED_PONGS`](super::MAX_QUEUED_PONGS) answers wait unsent; beyond
+    /// that the newest replaces the last queued (RFC 6455 §5.5.3 allows answering only the
+    /// most recent Ping), so a ping flood cannot grow memory.
     #[must_use]
     pub fn auto_pong(mut self, on: bool) -> Self {
         self.auto_pong = on;
