@@ -86,7 +86,8 @@ impl Config {
 
     /// Initial capacity of the send buffer (default 64 KiB).
     ///
-    /// A larger message grows it for that send; it shrinks back once drained.
+    /// A larger message grows it for that send; once drained, it shrinks back if it grew
+    /// past twice this size.
     #[must_use]
     pub fn write_buffer_capacity(mut self, bytes: usize) -> Self {
         self.write_buffer_capacity = bytes;
