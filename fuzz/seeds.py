@@ -59,7 +59,7 @@ def frame_streams(mask):
     yield "fragmented-control", f(9, b"x", fin=False)
     yield "control-126", f(9, b"x" * 126)
     yield "huge-length", frame(2, b"", mask=mask, length=1 << 63)[:10] + (mask or b"")
-    yield "len-2^32", frame(2, b"", mask=mask, length=1 << 32)[:10] + (mask or b"")
+    yield "len-2pow32", frame(2, b"", mask=mask, length=1 << 32)[:10] + (mask or b"")
     yield "non-minimal-16", bytes([0x82, (0x80 if mask else 0) | 126, 0, 5]) + (mask or b"") + b"12345"
     yield "wrong-masking", frame(1, b"hi", mask=None if mask else MASK)
     yield "eof-mid-frame", f(2, b"0123456789")[:7]
