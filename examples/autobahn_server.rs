@@ -57,7 +57,9 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "--manual-pong" => args.manual_pong = true,
             "-h" | "--help" => {
-                println!("usage: autobahn_server [--port N] [--runtime tokio|smol] [--manual-pong]");
+                println!(
+                    "usage: autobahn_server [--port N] [--runtime tokio|smol] [--manual-pong]"
+                );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),

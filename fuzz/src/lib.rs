@@ -55,8 +55,13 @@ impl Limits {
     /// Small limits (so that inputs reach them), picked by `b`.
     pub fn from_byte(b: u8) -> Self {
         let read_buffer = [256, 300, 1024, 64 * 1024][usize::from(b & 3)];
-        let max_message = [0, 125, 126, 1000, 4096, 65_535, 65_536, 1 << 20][usize::from(b >> 2 & 7)];
-        let max_frame = if b & 0x20 != 0 { max_message / 2 } else { max_message };
+        let max_message =
+            [0, 125, 126, 1000, 4096, 65_535, 65_536, 1 << 20][usize::from(b >> 2 & 7)];
+        let max_frame = if b & 0x20 != 0 {
+            max_message / 2
+        } else {
+            max_message
+        };
         Self {
             read_buffer,
             max_frame,
@@ -97,7 +102,7 @@ pub enum Feed {
 /// The endpoint under test: a bare `Decoder`, or a `Conn` (auto-pong on) whose outbound
 /// bytes are never written, to prove owed replies stay bounded.
 enum Endpoint {
-    Decoder(Decoder),
+    Decoder(Box<Decoder>),
     Conn(Box<Conn>),
 }
 
@@ -163,7 +168,7 @@ pub fn decode(
     let mut ep = if conn {
         Endpoint::Conn(Box::new(Conn::new(role, limits.config(true))))
     } else {
-        Endpoint::Decoder(Decoder::new(role, &limits.config(false)))
+        Endpoint::Decoder(Box::new(Decoder::new(role, &limits.config(false))))
     };
     let mut events = Vec::new();
     let mut fed = 0;
@@ -196,7 +201,10 @@ pub fn decode(
         }
         assert!(!eof, "advance asked for input after end of stream");
         if let Some(d) = deadline {
-            assert!(fed < d, "an error due after {d} bytes was not reported after {fed}");
+            assert!(
+                fed < d,
+                "an error due after {d} bytes was not reported after {fed}"
+            );
         }
         let rest = bytes.get(fed..).unwrap_or_default();
         if rest.is_empty() {
@@ -209,7 +217,10 @@ pub fn decode(
             Feed::Split(splits, max) => splits.next(*max),
         };
         let buf = ep.decoder().read_buf();
-        assert!(!buf.is_empty(), "read_buf is empty while the decoder needs input");
+        assert!(
+            !buf.is_empty(),
+            "read_buf is empty while the decoder needs input"
+        );
         let n = want.min(buf.len()).min(rest.len());
         buf[..n].copy_from_slice(&rest[..n]);
         ep.decoder().handle_read(n);
@@ -220,13 +231,22 @@ pub fn decode(
 fn check_limits(msg: &Message<'_>, limits: &Limits) {
     match msg {
         Message::Text(_) | Message::Binary(_) => {
-            assert!(msg.as_bytes().len() <= limits.max_message, "message over the limit");
+            assert!(
+                msg.as_bytes().len() <= limits.max_message,
+                "message over the limit"
+            );
         }
         Message::Ping(c) | Message::Pong(c) => {
-            assert!(c.as_bytes().len() <= MAX_CONTROL_PAYLOAD, "control payload over 125");
+            assert!(
+                c.as_bytes().len() <= MAX_CONTROL_PAYLOAD,
+                "control payload over 125"
+            );
         }
         Message::Close(Some(frame)) => {
-            assert!(frame.code.is_valid_on_wire(), "illegal close code delivered");
+            assert!(
+                frame.code.is_valid_on_wire(),
+                "illegal close code delivered"
+            );
             assert!(frame.reason().len() <= 123, "close reason over 123 bytes");
         }
         Message::Close(None) => {}
@@ -290,7 +310,10 @@ pub fn close_payload(data: &[u8]) {
         }
     };
     let limits = Limits::from_byte(0xff);
-    for (role, mask) in [(Role::Client, None), (Role::Server, Some([0x37, 0xfa, 0x21, 0x3d]))] {
+    for (role, mask) in [
+        (Role::Client, None),
+        (Role::Server, Some([0x37, 0xfa, 0x21, 0x3d])),
+    ] {
         let mut wire = Vec::new();
         push_frame(&mut wire, true, 0x8, data, mask);
         let out = decode(role, &limits, &wire, Feed::Greedy, true, None);
@@ -305,7 +328,10 @@ pub fn close_payload(data: &[u8]) {
             (Some(code), [Event::Error(e)]) => {
                 // Both an illegal code and a bad reason: either error is right.
                 let got = e.close_code().as_u16();
-                assert!(got == code || got == 1007 || got == 1002, "{e:?} for code {code}");
+                assert!(
+                    got == code || got == 1007 || got == 1002,
+                    "{e:?} for code {code}"
+                );
             }
             (want, got) => panic!("close payload {data:?}: expected {want:?}, got {got:?}"),
         }
@@ -324,7 +350,10 @@ pub fn utf8_split(data: &[u8]) {
     let (role, mask) = if shape & 1 == 0 {
         (Role::Client, None)
     } else {
-        (Role::Server, Some([shape.wrapping_mul(31), 0x5a, *seed, 0xc3]))
+        (
+            Role::Server,
+            Some([shape.wrapping_mul(31), 0x5a, *seed, 0xc3]),
+        )
     };
     let ping_after = usize::from(shape >> 1 & 3);
 
@@ -343,7 +372,13 @@ pub fn utf8_split(data: &[u8]) {
     for (i, w) in cuts.windows(2).enumerate() {
         let (a, b) = (w[0], w[1]);
         let header_start = wire.len();
-        push_frame(&mut wire, i == last, if i == 0 { 0x1 } else { 0x0 }, &payload[a..b], mask);
+        push_frame(
+            &mut wire,
+            i == last,
+            if i == 0 { 0x1 } else { 0x0 },
+            &payload[a..b],
+            mask,
+        );
         let header_len = wire.len() - header_start - (b - a);
         for (k, end) in wire_end[a..b].iter_mut().enumerate() {
             *end = header_start + header_len + k + 1;
@@ -367,7 +402,10 @@ pub fn utf8_split(data: &[u8]) {
                 .iter()
                 .filter(|e| !matches!(e, Event::Message(OwnedMessage::Ping(_))))
                 .collect();
-            let want = [&Event::Message(OwnedMessage::Text(text.to_owned())), &Event::Closed];
+            let want = [
+                &Event::Message(OwnedMessage::Text(text.to_owned())),
+                &Event::Closed,
+            ];
             assert_eq!(texts, want, "valid text message");
         }
         Err(e) => {
@@ -375,19 +413,32 @@ pub fn utf8_split(data: &[u8]) {
             let prefix = match e.error_len() {
                 Some(_) => (e.valid_up_to() + 1..=payload.len())
                     .find(|&p| {
-                        std::str::from_utf8(&payload[..p])
-                            .is_err_and(|e| e.error_len().is_some())
+                        std::str::from_utf8(&payload[..p]).is_err_and(|e| e.error_len().is_some())
                     })
                     .unwrap_or(payload.len()),
                 // Truncated at the end: only the final frame's FIN makes it invalid.
                 None => payload.len(),
             };
-            let deadline = wire_end.get(prefix.wrapping_sub(1)).copied().unwrap_or(wire.len());
-            let deadline = if e.error_len().is_none() { wire.len() } else { deadline };
+            let deadline = wire_end
+                .get(prefix.wrapping_sub(1))
+                .copied()
+                .unwrap_or(wire.len());
+            let deadline = if e.error_len().is_none() {
+                wire.len()
+            } else {
+                deadline
+            };
             let out = decode(role, &limits, &wire, feed, false, Some(deadline));
-            assert!(out.error_after.is_some(), "invalid text accepted: {:?}", out.events);
             assert!(
-                matches!(out.events.last(), Some(Event::Error(ProtocolError::InvalidUtf8))),
+                out.error_after.is_some(),
+                "invalid text accepted: {:?}",
+                out.events
+            );
+            assert!(
+                matches!(
+                    out.events.last(),
+                    Some(Event::Error(ProtocolError::InvalidUtf8))
+                ),
                 "invalid text: {:?}",
                 out.events.last()
             );
@@ -407,8 +458,14 @@ fn client_handshake() -> &'static (ClientHandshake, String) {
     static HANDSHAKE: OnceLock<(ClientHandshake, String)> = OnceLock::new();
     HANDSHAKE.get_or_init(|| {
         let mut out = Vec::new();
-        let hs = ClientHandshake::new("example.com", "/feed", &[], &["chat", "superchat"], &mut out)
-            .expect("a valid client request");
+        let hs = ClientHandshake::new(
+            "example.com",
+            "/feed",
+            &[],
+            &["chat", "superchat"],
+            &mut out,
+        )
+        .expect("a valid client request");
         let accept = accept_key(hs.key());
         (hs, accept)
     })
@@ -445,10 +502,16 @@ pub fn handshake_response(data: &[u8]) {
     assert!(n <= input.len() && n <= MAX, "head of {n} bytes");
     assert_eq!(response.status(), 101);
     if let Some(p) = response.subprotocol() {
-        assert!(p == "chat" || p == "superchat", "subprotocol {p:?} was not offered");
+        assert!(
+            p == "chat" || p == "superchat",
+            "subprotocol {p:?} was not offered"
+        );
     }
     let again = hs.parse_response(&input[..n], MAX);
-    assert!(matches!(again, Ok(Some((_, m))) if m == n), "the head alone parses the same");
+    assert!(
+        matches!(again, Ok(Some((_, m))) if m == n),
+        "the head alone parses the same"
+    );
     let mut splits = Splits::new(n as u64);
     for _ in 0..8 {
         let p = splits.next(n) - 1;
@@ -484,7 +547,10 @@ pub fn handshake_request(data: &[u8]) {
                     for line in head.split_inclusive(|&b| b == b'\n') {
                         let line = line.strip_suffix(b"\r\n").expect("CRLF line endings");
                         assert!(!line.is_empty(), "an empty line inside the head");
-                        assert!(!line.contains(&b'\r') && !line.contains(&b'\n'), "injected line");
+                        assert!(
+                            !line.contains(&b'\r') && !line.contains(&b'\n'),
+                            "injected line"
+                        );
                     }
                 }
             }
