@@ -75,6 +75,7 @@ impl Limits {
             .read_buffer_capacity(self.read_buffer)
             .max_frame_size(self.max_frame)
             .max_message_size(self.max_message)
+            .write_buffer_capacity(512)
             .auto_pong(auto_pong)
     }
 }
@@ -309,7 +310,8 @@ pub fn close_payload(data: &[u8]) {
             }
         }
     };
-    let limits = Limits::from_byte(0xff);
+    // 256-byte read buffer (a control frame always fits), 1 MiB messages.
+    let limits = Limits::from_byte(0x1c);
     for (role, mask) in [
         (Role::Client, None),
         (Role::Server, Some([0x37, 0xfa, 0x21, 0x3d])),
