@@ -494,6 +494,37 @@ mod tests {
         assert_eq!(kind, RuntimeKind::Tokio);
     }
 
+    #[derive(Debug)]
+    struct ThreadPerTask;
+
+    impl Spawner for ThreadPerTask {
+        fn spawn(&self, fut: BoxFuture<'static, ()>) -> Result<(), SpawnError> {
+            std::thread::spawn(move || futures::executor::block_on(fut));
+            Ok(())
+        }
+        fn spawn_local(&self, _: LocalBoxFuture<'static, ()>) -> Result<(), SpawnError> {
+            Err(SpawnError::Unsupported)
+        }
+    }
+
+    #[test]
+    fn a_custom_runtime_spawns_through_its_own_spawner_and_reuses_portable_io() {
+        let rt = Runtime::new(
+            Arc::new(ThreadPerTask),
+            Arc::new(portable::PortableTimer::new()),
+            Arc::new(portable::PortableConnector::new()),
+        );
+        assert_eq!(rt.kind(), RuntimeKind::Custom);
+        futures::executor::block_on(async {
+            testing::spawn_runs(&rt).await;
+            testing::connect_sleep_reset(&rt).await;
+        });
+        assert!(matches!(
+            rt.spawn_local(async {}),
+            Err(SpawnError::Unsupported)
+        ));
+    }
+
     #[test]
     fn timeout_none_never_fires_and_a_short_one_does() {
         let rt = Runtime::portable();
