@@ -426,6 +426,13 @@ impl Runtime {
     }
 }
 
+impl Default for Runtime {
+    /// [`Runtime::current()`].
+    fn default() -> Self {
+        Self::current()
+    }
+}
+
 /// `now + d`, saturating to a deadline far enough away to mean "never".
 pub(crate) fn deadline_after(now: Instant, d: Duration) -> Instant {
     // About 30 years, as tokio does for "never"; an `Instant` cannot hold `Duration::MAX`.

@@ -210,6 +210,20 @@ impl TcpStream {
     }
 }
 
+impl From<async_io::Async<std::net::TcpStream>> for TcpStream {
+    fn from(stream: async_io::Async<std::net::TcpStream>) -> Self {
+        Self::from_async_io(stream)
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+impl From<::tokio::net::TcpStream> for TcpStream {
+    fn from(stream: ::tokio::net::TcpStream) -> Self {
+        Self::from_tokio(stream)
+    }
+}
+
 fn unsupported() -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, "not a socket: custom transport")
 }
