@@ -103,7 +103,8 @@ pub trait Spawner: Send + Sync + Debug + 'static {
     /// # Errors
     ///
     /// [`SpawnError::Unsupported`] when the executor has no local spawning (the default for
-    /// every shim except `Runtime::tokio_local`). Never panics.
+    /// every shim). Never panics, with one explicit opt-in exception: `Runtime::tokio_local`
+    /// calls `tokio::task::spawn_local`, which panics outside a `LocalSet`.
     fn spawn_local(&self, fut: LocalBoxFuture<'static, ()>) -> Result<(), SpawnError>;
 }
 

@@ -334,6 +334,23 @@ mod tests {
     }
 
     #[test]
+    fn a_custom_stream_carries_bytes_and_reports_socket_methods_as_unsupported() {
+        let mut s = TcpStream::from_custom(Box::new(futures::io::Cursor::new(Vec::new())));
+        assert_eq!(
+            s.set_nodelay(true).map_err(|e| e.kind()),
+            Err(io::ErrorKind::Unsupported)
+        );
+        assert!(s.peer_addr().is_err() && s.local_addr().is_err());
+        assert!(s.apply_options(&TcpOptions::new()).is_err());
+        futures::executor::block_on(async {
+            use futures_util::AsyncWriteExt;
+            s.write_all(b"abc").await.unwrap();
+            s.close().await.unwrap();
+        });
+        assert!(format!("{s:?}").contains("Custom"));
+    }
+
+    #[test]
     fn connecting_to_no_addresses_is_a_not_found_error() {
         let r: io::Result<()> =
             futures::executor::block_on(connect_any(Vec::new(), |_| async { Ok(()) }));
