@@ -247,10 +247,10 @@ impl RequestBuilder<'_> {
             ));
         }
         self.open_head();
-        if self.error.is_none() {
-            if let Err(e) = write_header(&mut self.writer.buf, name, value) {
-                return self.fail(e.into());
-            }
+        if self.error.is_none()
+            && let Err(e) = write_header(&mut self.writer.buf, name, value)
+        {
+            return self.fail(e.into());
         }
         self
     }

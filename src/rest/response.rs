@@ -249,7 +249,7 @@ impl ResponseReader {
                         return Ok(Progress::NeedMore);
                     }
                 }
-                State::Body(_) => return Ok(self.decode_body()?),
+                State::Body(_) => return self.decode_body(),
                 State::Done => return Ok(Progress::Complete),
             }
         }
