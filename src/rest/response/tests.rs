@@ -286,3 +286,30 @@ fn malformed_status_line_is_a_parse_error() {
     );
     assert!(matches!(got, Err(ParseError::MalformedHead(_))), "{got:?}");
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_responses_never_panic_or_outgrow_the_limits(
+            tail in proptest::collection::vec(any::<u8>(), 0..2048),
+            head in prop::sample::select(vec![
+                &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"[..],
+                b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n",
+                b"HTTP/1.0 200 OK\r\n\r\n",
+                b"HTTP/1.1 100 Continue\r\n\r\n",
+                b"",
+            ]),
+            eof in any::<bool>(),
+        ) {
+            let limits = Limits::default().max_head_size(512).max_body_size(1024).max_headers(8);
+            let mut wire = head.to_vec();
+            wire.extend_from_slice(&tail);
+            let mut reader = ResponseReader::with_limits(16, limits);
+            let _ = run(&mut reader, Method::Get, &[&wire], eof);
+            prop_assert!(reader.buffer_capacity() <= 2 * 512 + 1024 + MIN_READ);
+        }
+    }
+}

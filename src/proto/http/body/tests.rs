@@ -241,3 +241,62 @@ fn truncated_chunked_body_is_incomplete_at_eof() {
         );
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Encodes `body` as chunks of the given sizes (cycled), with an extension on every
+    /// other size line and one trailer.
+    fn encode_chunked(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = body;
+        let mut i = 0;
+        while !rest.is_empty() {
+            let n = sizes[i % sizes.len()].clamp(1, rest.len());
+            out.extend_from_slice(format!("{n:x}").as_bytes());
+            if i % 2 == 1 {
+                out.extend_from_slice(b";ext=v");
+            }
+            out.extend_from_slice(b"\r\n");
+            out.extend_from_slice(&rest[..n]);
+            out.extend_from_slice(b"\r\n");
+            rest = &rest[n..];
+            i += 1;
+        }
+        out.extend_from_slice(b"0\r\nX-T: 1\r\n\r\n");
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn chunked_encoding_decodes_to_the_body_however_it_is_split(
+            body in proptest::collection::vec(any::<u8>(), 0..2000),
+            sizes in proptest::collection::vec(1usize..300, 1..8),
+            cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..6),
+        ) {
+            let wire = encode_chunked(&body, &sizes);
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(wire.len() + 1)).collect();
+            points.sort_unstable();
+            let mut parts = Vec::new();
+            let mut last = 0;
+            for p in points {
+                parts.push(&wire[last..p]);
+                last = p;
+            }
+            parts.push(&wire[last..]);
+            let got = feed(Framing::Chunked, BIG, &parts, false);
+            prop_assert_eq!(got, Ok((body, true, 0)));
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_decoder(
+            wire in proptest::collection::vec(any::<u8>(), 0..512),
+            max in 0usize..64,
+        ) {
+            for framing in [Framing::Chunked, Framing::UntilClose, Framing::Length(17)] {
+                let _ = feed(framing, max, &[&wire], true);
+            }
+        }
+    }
+}

@@ -201,3 +201,21 @@ fn span_of_rejects_slices_outside_the_buffer() {
     assert_eq!(span_of(&buf[..5], &buf[6..]), None);
     let _ = span_of(buf, other); // any answer, never a panic
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic_the_head_parser(
+            wire in proptest::collection::vec(any::<u8>(), 0..512),
+        ) {
+            let limits = Limits::default().max_head_size(256).max_headers(4);
+            let _ = parse(&wire, &limits, Method::Get);
+            let mut prefixed = b"HTTP/1.1 200 OK\r\n".to_vec();
+            prefixed.extend_from_slice(&wire);
+            let _ = parse(&prefixed, &limits, Method::Get);
+        }
+    }
+}
