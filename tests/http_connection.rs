@@ -574,6 +574,43 @@ pub async fn keep_alive_closed_by_the_server_is_reported_stale(rt: Runtime) -> a
     Ok(())
 }
 
+pub async fn keep_alive_reset_before_the_response_is_reported_stale(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let server = Server::start(vec![vec![Step::Send(OK_HELLO)], vec![Step::Reset]])?;
+    let mut conn = connect(&server, &rt).await?;
+    let mut writer = RequestWriter::for_url(&server.url())?;
+    let mut reader = ResponseReader::default();
+    conn.send(writer.get("/").finish()?, &mut reader).await?;
+    let got = conn.send(writer.get("/").finish()?, &mut reader).await;
+    ensure!(matches!(got, Err(RestError::ConnectionStale)), "{got:?}");
+    ensure!(conn.is_poisoned());
+    Ok(())
+}
+
+pub async fn reset_mid_body_on_a_reused_connection_is_not_stale(rt: Runtime) -> anyhow::Result<()> {
+    let server = Server::start(vec![
+        vec![Step::Send(OK_HELLO)],
+        vec![
+            Step::Send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart"),
+            Step::Reset,
+        ],
+    ])?;
+    let mut conn = connect(&server, &rt).await?;
+    let mut writer = RequestWriter::for_url(&server.url())?;
+    let mut reader = ResponseReader::default();
+    conn.send(writer.get("/").finish()?, &mut reader).await?;
+    let got = conn.send(writer.get("/").finish()?, &mut reader).await;
+    ensure!(
+        matches!(
+            got,
+            Err(RestError::Io(_)) | Err(RestError::ConnectionClosed(_))
+        ),
+        "{got:?}"
+    );
+    Ok(())
+}
+
 pub async fn invalid_url_and_refused_connection_are_errors(rt: Runtime) -> anyhow::Result<()> {
     let got = HttpConnectionBuilder::new()
         .runtime(rt.clone())
@@ -690,6 +727,8 @@ on_both!(
     body_trickling_slower_than_the_read_timeout_times_out,
     cancelled_send_poisons_the_connection,
     keep_alive_closed_by_the_server_is_reported_stale,
+    keep_alive_reset_before_the_response_is_reported_stale,
+    reset_mid_body_on_a_reused_connection_is_not_stale,
     invalid_url_and_refused_connection_are_errors,
     seed_request_sequence_compiles_and_runs,
 );

@@ -116,7 +116,11 @@ where
         reader.start(method);
         loop {
             let spare = reader.spare()?;
-            let n = self.read(spare).await?;
+            let n = match self.read(spare).await {
+                Ok(n) => n,
+                Err(e) if reader.has_received_bytes() => return Err(e),
+                Err(e) => return Err(self.stale_or(e)),
+            };
             let progress = if n == 0 {
                 if !reader.has_received_bytes() {
                     return Err(self.closed_before_response());
@@ -244,7 +248,7 @@ where
     }
 
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, RestError> {
-        let result = poll_fn(|cx| {
+        poll_fn(|cx| {
             if let Poll::Ready(r) = Pin::new(&mut self.stream).poll_read(cx, buf) {
                 return Poll::Ready(r.map_err(RestError::from));
             }
@@ -253,8 +257,7 @@ where
             }
             Poll::Pending
         })
-        .await;
-        result.map_err(|e| self.stale_or(e))
+        .await
     }
 
     /// A reset or broken pipe before any response byte on a reused connection means the
