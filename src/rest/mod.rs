@@ -17,23 +17,37 @@
 //!
 //! # Examples
 //!
-//! ```no_run
+//! ```
 //! use nexus_async_net::rest::{HttpConnectionBuilder, RequestWriter, ResponseReader, RestError};
+//! use std::io::{Read, Write};
 //! use std::time::Duration;
 //!
-//! async fn ticker() -> Result<Vec<u8>, RestError> {
+//! async fn ticker(base: &str) -> Result<String, RestError> {
 //!     let mut conn = HttpConnectionBuilder::new()
 //!         .disable_nagle()
 //!         .connect_timeout(Duration::from_secs(3))
 //!         .read_timeout(Duration::from_secs(5))
-//!         .connect("http://127.0.0.1:8080")
+//!         .connect(base)
 //!         .await?;
-//!     let mut writer = RequestWriter::for_url("http://127.0.0.1:8080/api/v3")?;
+//!     let mut writer = RequestWriter::for_url(&format!("{base}/api/v3"))?;
 //!     let mut reader = ResponseReader::default();
 //!     let req = writer.get("/ticker").query("symbol", "BTCUSDT").finish()?;
 //!     let resp = conn.send(req, &mut reader).await?;
-//!     Ok(resp.body().to_vec())
+//!     Ok(format!("{} {}", resp.status(), resp.body_str().unwrap_or("")))
 //! }
+//!
+//! // A one-shot server on loopback, so the example runs offline.
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let base = format!("http://{}", listener.local_addr()?);
+//! std::thread::spawn(move || {
+//!     let (mut sock, _) = listener.accept()?;
+//!     let mut buf = [0u8; 1024];
+//!     let _ = sock.read(&mut buf)?;
+//!     sock.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+//! });
+//! let got = futures::executor::block_on(ticker(&base))?;
+//! assert_eq!(got, "200 {}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! `examples/rest_client.rs` runs the same against a server it starts itself.
