@@ -3,7 +3,8 @@
 //! [`ReadBuf`] has a fixed capacity chosen at construction and never grows: a peer cannot
 //! make it allocate. Unread bytes live in `start..end`; compaction moves them to the front.
 //! [`WriteBuf`] holds encoded output until the transport has taken it; it may grow for a
-//! large send and shrinks back to its initial capacity once drained.
+//! large send, and once drained shrinks back to its initial capacity if it grew past twice
+//! that.
 
 /// Fixed-capacity receive buffer: `data[start..end]` holds bytes received but not consumed.
 #[derive(Debug)]
@@ -128,8 +129,11 @@ impl WriteBuf {
         if self.written == self.data.len() {
             self.data.clear();
             self.written = 0;
-            if self.data.capacity() > self.initial_capacity {
+            if self.data.capacity() > self.initial_capacity.saturating_mul(2) {
                 // A large send grew the buffer; give the memory back now that it is empty.
+                // Up to twice the initial capacity is kept, so messages just over it (a
+                // payload the size of the buffer plus its header) do not reallocate on
+                // every send.
                 self.data.shrink_to(self.initial_capacity);
             }
         }
@@ -180,5 +184,15 @@ mod tests {
         w.advance(400);
         assert!(w.pending().is_empty());
         assert!(w.vec().capacity() <= 16);
+    }
+
+    #[test]
+    fn write_buf_keeps_up_to_twice_its_initial_capacity() {
+        let mut w = WriteBuf::new(1000);
+        w.vec().extend_from_slice(&[7; 1014]);
+        let grown = w.vec().capacity();
+        assert!(grown <= 2000);
+        w.advance(1014);
+        assert_eq!(w.vec().capacity(), grown);
     }
 }

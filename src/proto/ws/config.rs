@@ -75,8 +75,9 @@ impl Config {
 
     /// Whether [`Conn`](super::Conn) answers every Ping with a Pong by itself (default off).
     ///
-    /// While a Pong is still unsent, a newer Ping replaces it (RFC 6455 §5.5.3 allows
-    /// answering only the most recent one), so a ping flood cannot grow memory.
+    /// At most [`MAX_QUEUED_PONGS`](super::MAX_QUEUED_PONGS) answers wait unsent; beyond
+    /// that the newest replaces the last queued (RFC 6455 §5.5.3 allows answering only the
+    /// most recent Ping), so a ping flood cannot grow memory.
     #[must_use]
     pub fn auto_pong(mut self, on: bool) -> Self {
         self.auto_pong = on;
@@ -85,7 +86,8 @@ impl Config {
 
     /// Initial capacity of the send buffer (default 64 KiB).
     ///
-    /// A larger message grows it for that send; it shrinks back once drained.
+    /// A larger message grows it for that send; once drained, it shrinks back if it grew
+    /// past twice this size.
     #[must_use]
     pub fn write_buffer_capacity(mut self, bytes: usize) -> Self {
         self.write_buffer_capacity = bytes;

@@ -16,8 +16,8 @@ use super::message::{Control, Message};
 ///
 /// - answers the peer's Close by echoing its code (1000 if it had none), unless a Close
 ///   was already sent;
-/// - answers every Ping with a Pong when [`Config::auto_pong`] is on, keeping only the
-///   latest unsent Pong;
+/// - answers every Ping with a Pong when [`Config::auto_pong`] is on, with a bounded
+///   number of unsent Pongs (see [`Encoder::encode_pong_coalesced`]);
 /// - on a protocol error, sends a Close with [`ProtocolError::close_code`] and returns the
 ///   error once (an unexpected EOF sends nothing: the peer is gone).
 ///

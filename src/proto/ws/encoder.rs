@@ -45,9 +45,15 @@ pub struct Encoder {
     close_sent: bool,
     /// A fragmented message is being sent: only continuations (and control) may follow.
     fragmenting: bool,
-    /// Byte range of a Pong nothing of which has been written yet, for coalescing.
+    /// Byte range of the last Pong queued by `encode_pong_coalesced`, while none of it
+    /// has been written.
     unsent_pong: Option<(usize, usize)>,
+    /// Pongs queued by `encode_pong_coalesced` since the buffer was last empty.
+    queued_pongs: usize,
 }
+
+/// How many answers to Pings may wait unsent before newer ones replace the last.
+pub const MAX_QUEUED_PONGS: usize = 16;
 
 impl Encoder {
     /// An encoder for an endpoint playing `role`, with the buffer size of `config`.
@@ -59,6 +65,7 @@ impl Encoder {
             close_sent: false,
             fragmenting: false,
             unsent_pong: None,
+            queued_pongs: 0,
         }
     }
 
@@ -100,9 +107,13 @@ impl Encoder {
         self.encode_frame(OpCode::Pong, true, payload)
     }
 
-    /// Appends a Pong, first removing an earlier Pong appended by this method if none of
-    /// it has been written yet, so that answering a ping flood cannot grow the buffer
-    /// (RFC 6455 §5.5.3 allows answering only the most recent Ping).
+    /// Appends a Pong answering a Ping, with a bound on how many wait unsent.
+    ///
+    /// Up to [`MAX_QUEUED_PONGS`] Pongs appended by this method may wait in the buffer
+    /// (every Ping of a short burst gets its answer). Beyond that, the newest Pong replaces
+    /// the last one queued if none of it has been written yet, so a ping flood against a
+    /// peer that does not read cannot grow the buffer (RFC 6455 §5.5.3 allows answering
+    /// only the most recent Ping). The count restarts when the buffer is fully written.
     ///
     /// # Errors
     ///
@@ -112,11 +123,17 @@ impl Encoder {
         if self.close_sent {
             return Err(EncodeError::AfterClose);
         }
-        if let Some((start, end)) = self.unsent_pong.take()
+        let mut replaced = false;
+        if self.queued_pongs >= MAX_QUEUED_PONGS
+            && let Some((start, end)) = self.unsent_pong
             && self.buf.written() <= start
             && end <= self.buf.vec().len()
         {
             self.buf.vec().drain(start..end);
+            replaced = true;
+        }
+        if !replaced {
+            self.queued_pongs += 1;
         }
         self.reclaim();
         let start = self.buf.vec().len();
@@ -207,8 +224,11 @@ impl Encoder {
     /// Records that the transport took the first `n` bytes of [`pending`](Self::pending).
     pub fn handle_written(&mut self, n: usize) {
         self.buf.advance(n);
-        if let Some((start, _)) = self.unsent_pong
-            && (self.buf.written() > start || self.buf.pending().is_empty())
+        if self.buf.pending().is_empty() {
+            self.unsent_pong = None;
+            self.queued_pongs = 0;
+        } else if let Some((start, _)) = self.unsent_pong
+            && self.buf.written() > start
         {
             self.unsent_pong = None;
         }
@@ -395,7 +415,7 @@ mod tests {
     }
 
     #[test]
-    fn unsent_pongs_are_coalesced_to_the_latest() -> Result<(), EncodeError> {
+    fn unsent_pongs_beyond_the_bound_are_coalesced_to_the_latest() -> Result<(), EncodeError> {
         let mut e = server();
         e.encode_text("t")?;
         for i in 0..1000u32 {
@@ -403,16 +423,27 @@ mod tests {
         }
         e.encode_text("u")?;
         e.encode_pong_coalesced(b"last")?;
-        let pong = OwnedMessage::Pong(Control::new(b"last").unwrap_or_default());
-        assert_eq!(
-            decode(Role::Client, e.pending()),
-            [text("t"), text("u"), Event::Msg(pong)]
-        );
+        let pong = |p: &[u8]| Event::Msg(OwnedMessage::Pong(Control::new(p).unwrap_or_default()));
+        let mut expected = vec![text("t")];
+        expected.extend((0..15u32).map(|i| pong(&i.to_be_bytes())));
+        // The 16th slot held the answer to ping 999 until "last" replaced it; the
+        // replacement goes to the end, after "u".
+        expected.push(text("u"));
+        expected.push(pong(b"last"));
+        assert_eq!(decode(Role::Client, e.pending()), expected);
         // A pong partly written stays; the next one is appended after it.
         let len = e.pending().len();
         e.handle_written(len - 1);
         e.encode_pong_coalesced(b"new")?;
         assert_eq!(e.pending().len(), 1 + 2 + 3);
+        // Once drained, a burst of pings is answered in full again.
+        let len = e.pending().len();
+        e.handle_written(len);
+        for i in 0..10u8 {
+            e.encode_pong_coalesced(&[i])?;
+        }
+        let all: Vec<Event> = (0..10u8).map(|i| pong(&[i])).collect();
+        assert_eq!(decode(Role::Client, e.pending()), all);
         Ok(())
     }
 

@@ -79,7 +79,7 @@ pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
 pub use conn::{CloseState, Conn};
 pub use decoder::{Advance, Decoder};
-pub use encoder::Encoder;
+pub use encoder::{Encoder, MAX_QUEUED_PONGS};
 pub use error::{EncodeError, ProtocolError};
 pub use frame::OpCode;
 pub use message::{Control, MAX_CONTROL_PAYLOAD, Message, OwnedMessage};

@@ -163,3 +163,32 @@ proptest! {
         prop_assert_eq!(decode_chunks(Role::Server, &config, &chunked(&wire, &sizes), true), whole);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn handshake_parsers_never_panic_and_agree_on_split_input(
+        bytes in vec(any::<u8>(), 0..600),
+        prefix in prop_oneof![Just(&b""[..]), Just(&b"GET / HTTP/1.1\r\n"[..]), Just(&b"HTTP/1.1 101 OK\r\n"[..])],
+        cut in any::<Index>(),
+    ) {
+        use super::handshake::{ClientHandshake, parse_request};
+        let mut input = prefix.to_vec();
+        input.extend_from_slice(&bytes);
+        let whole = parse_request(&input, 512, 16).map(|o| o.map(|(_, n)| n));
+        let cut = cut.index(input.len() + 1);
+        let first = parse_request(&input[..cut], 512, 16).map(|o| o.map(|(_, n)| n));
+        if !matches!(first, Ok(None)) {
+            prop_assert_eq!(first, whole);
+        }
+        let mut sink = Vec::new();
+        let client = ClientHandshake::new("h", "/", &[], &["p"], &mut sink)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let whole = client.parse_response(&input, 512).map(|o| o.map(|(_, n)| n));
+        let first = client.parse_response(&input[..cut], 512).map(|o| o.map(|(_, n)| n));
+        if !matches!(first, Ok(None)) {
+            prop_assert_eq!(first, whole);
+        }
+    }
+}

@@ -43,9 +43,9 @@ impl Utf8Validator {
     /// Validates the rest of a complete `message`: it must end on a code point boundary.
     pub(crate) fn finish(&mut self, message: &[u8]) -> Result<(), InvalidUtf8> {
         let new = message.get(self.valid_up_to..).unwrap_or(&[]);
-        // The yes/no validator is the fastest path when nothing was checked yet, which is
-        // the case for a frame that arrived in one read.
-        if simdutf8::basic::from_utf8(new).is_ok() {
+        // `compat` measured as fast as `basic` at 100 bytes and faster from 256 bytes up
+        // (simdutf8 0.1.5, AVX2).
+        if simdutf8::compat::from_utf8(new).is_ok() {
             self.valid_up_to = message.len();
             Ok(())
         } else {
