@@ -708,6 +708,17 @@ macro_rules! on_both {
     };
 }
 
+macro_rules! on_both_tls {
+    ($($name:ident),* $(,)?) => {
+        mod tls_on_tokio_current_thread {
+            $( #[test] fn $name() -> anyhow::Result<()> { super::on_tokio(super::$name) } )*
+        }
+        mod tls_on_smol_block_on {
+            $( #[test] fn $name() -> anyhow::Result<()> { super::on_smol(super::$name) } )*
+        }
+    };
+}
+
 on_both!(
     keep_alive_reuses_one_connection_for_many_requests,
     post_sends_headers_and_body_with_content_length,
@@ -731,4 +742,127 @@ on_both!(
     reset_mid_body_on_a_reused_connection_is_not_stale,
     invalid_url_and_refused_connection_are_errors,
     seed_request_sequence_compiles_and_runs,
+);
+
+// ---------------------------------------------------------------------------------------
+// https://
+// ---------------------------------------------------------------------------------------
+
+/// A CA and a server config for `127.0.0.1` signed by it.
+fn test_pki() -> anyhow::Result<(
+    nexus_async_net::tls::TlsConfig,
+    nexus_async_net::tls::TlsConfig,
+)> {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let ca_key = KeyPair::generate()?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key)?;
+    let key = KeyPair::generate()?;
+    let leaf =
+        CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &ca, &ca_key)?;
+    let server = nexus_async_net::tls::TlsConfig::server_from_pem(
+        leaf.pem().as_bytes(),
+        key.serialize_pem().as_bytes(),
+    )?;
+    let client = nexus_async_net::tls::TlsConfig::builder()
+        .no_default_roots()
+        .add_root_pem(ca.pem().as_bytes())?
+        .build()?;
+    Ok((server, client))
+}
+
+/// A TLS server on its own thread answering every request with `OK_HELLO`.
+fn tls_server(config: nexus_async_net::tls::TlsConfig) -> anyhow::Result<u16> {
+    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    thread::spawn(move || {
+        async_io::block_on(async move {
+            let Ok(listener) = async_net::TcpListener::try_from(listener) else {
+                return;
+            };
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let Ok(mut tls) = config.accept(sock).await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 1024];
+            loop {
+                let Ok(n) = tls.read(&mut chunk).await else {
+                    return;
+                };
+                if n == 0 {
+                    return;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    buf.drain(..end + 4);
+                    if tls.write_all(OK_HELLO).await.is_err() || tls.flush().await.is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+    });
+    Ok(port)
+}
+
+pub async fn https_requests_run_over_tls_with_a_custom_ca(rt: Runtime) -> anyhow::Result<()> {
+    let (server, client) = test_pki()?;
+    let port = tls_server(server)?;
+    let url = format!("https://127.0.0.1:{port}");
+    let mut conn = HttpConnectionBuilder::new()
+        .runtime(rt.clone())
+        .tls(&client)
+        .connect_timeout(Duration::from_secs(5))
+        .read_timeout(Duration::from_secs(5))
+        .connect(&url)
+        .await?;
+    ensure!(conn.stream().is_tls());
+    let mut writer = RequestWriter::for_url(&url)?;
+    let mut reader = ResponseReader::default();
+    for _ in 0..3 {
+        let resp = conn
+            .send(writer.get("/secure").finish()?, &mut reader)
+            .await?;
+        ensure!(resp.body() == b"hello");
+    }
+    ensure!(conn.is_reusable());
+    Ok(())
+}
+
+pub async fn https_with_an_untrusted_certificate_is_a_tls_error(rt: Runtime) -> anyhow::Result<()> {
+    let (server, _) = test_pki()?;
+    let port = tls_server(server)?;
+    let got = HttpConnectionBuilder::new()
+        .runtime(rt.clone())
+        .connect_timeout(Duration::from_secs(5))
+        .connect(&format!("https://127.0.0.1:{port}"))
+        .await;
+    ensure!(matches!(got, Err(RestError::Tls(_))), "{got:?}");
+    Ok(())
+}
+
+pub async fn connect_timeout_covers_a_server_that_never_finishes_tls(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    // Accepts TCP, never answers the ClientHello.
+    let server = Server::start(vec![vec![Step::Hang]])?;
+    let url = format!("https://127.0.0.1:{}", server.port);
+    let got = HttpConnectionBuilder::new()
+        .runtime(rt.clone())
+        .connect_timeout(Duration::from_millis(300))
+        .connect(&url)
+        .await;
+    ensure!(matches!(got, Err(RestError::ConnectTimeout)), "{got:?}");
+    Ok(())
+}
+
+on_both_tls!(
+    https_requests_run_over_tls_with_a_custom_ca,
+    https_with_an_untrusted_certificate_is_a_tls_error,
+    connect_timeout_covers_a_server_that_never_finishes_tls,
 );

@@ -409,7 +409,7 @@ impl HttpConnectionBuilder {
         }
         let config = match &self.tls {
             Some(config) => config.clone(),
-            None => crate::tls::default_client_config()?,
+            None => TlsConfig::new()?,
         };
         Ok(config.connect(&target.host, tcp).await?)
     }
