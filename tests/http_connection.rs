@@ -574,6 +574,30 @@ pub async fn keep_alive_closed_by_the_server_is_reported_stale(rt: Runtime) -> a
     Ok(())
 }
 
+pub async fn idle_connection_closed_by_the_server_is_stale_and_nothing_is_written(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let server = Server::start(vec![vec![Step::Send(OK_HELLO), Step::Close]])?;
+    let mut conn = connect(&server, &rt).await?;
+    let mut writer = RequestWriter::for_url(&server.url())?;
+    let mut reader = ResponseReader::default();
+    conn.send(writer.get("/").finish()?, &mut reader).await?;
+    // Let the FIN arrive while the connection sits idle.
+    rt.sleep(Duration::from_millis(200)).await;
+    let got = conn
+        .send(writer.post("/order").body(b"{}").finish()?, &mut reader)
+        .await;
+    ensure!(matches!(got, Err(RestError::ConnectionStale)), "{got:?}");
+    ensure!(!conn.is_reusable());
+    let again = conn.send(writer.get("/").finish()?, &mut reader).await;
+    ensure!(
+        matches!(again, Err(RestError::ConnectionClosed(_))),
+        "{again:?}"
+    );
+    ensure!(server.requests().len() == 1);
+    Ok(())
+}
+
 pub async fn keep_alive_reset_before_the_response_is_reported_stale(
     rt: Runtime,
 ) -> anyhow::Result<()> {
@@ -739,6 +763,7 @@ on_both!(
     cancelled_send_poisons_the_connection,
     keep_alive_closed_by_the_server_is_reported_stale,
     keep_alive_reset_before_the_response_is_reported_stale,
+    idle_connection_closed_by_the_server_is_stale_and_nothing_is_written,
     reset_mid_body_on_a_reused_connection_is_not_stale,
     invalid_url_and_refused_connection_are_errors,
     seed_request_sequence_compiles_and_runs,

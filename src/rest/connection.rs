@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -23,6 +23,7 @@ pub type ClientConnection = HttpConnection<MaybeTls<TcpStream>>;
 
 const RETIRED: &str =
     "connection retired after a Connection: close, HTTP/1.0 or close-delimited response";
+const CLOSED_WHILE_IDLE: &str = "server closed the idle keep-alive connection";
 
 /// One HTTP/1.1 connection: one request at a time, kept alive between requests.
 ///
@@ -33,7 +34,8 @@ const RETIRED: &str =
 ///   byte stream is unknown. `send` is marked poisoned when it starts and cleared only when
 ///   the response is complete; any error, and dropping the `send` future early, leaves it
 ///   set. Every later `send` returns [`RestError::ConnectionPoisoned`] without I/O.
-/// - **Retired**: the last response said the connection ends (`Connection: close`,
+/// - **Retired**: the server closed the connection while it was idle (detected before
+///   writing), or the last response said the connection ends (`Connection: close`,
 ///   HTTP/1.0 without `keep-alive`, a close-delimited body, or stray bytes after the
 ///   response). Later `send`s return [`RestError::ConnectionClosed`] without writing, so a
 ///   request is never written into a socket the server is closing.
@@ -48,7 +50,8 @@ const RETIRED: &str =
 pub struct HttpConnection<S> {
     stream: S,
     poisoned: bool,
-    retired: bool,
+    /// Why the connection may not carry another request, when it may not.
+    retired: Option<&'static str>,
     responses: u64,
     read_timeout: Option<Duration>,
     runtime: Option<Runtime>,
@@ -65,7 +68,7 @@ where
         Self {
             stream,
             poisoned: false,
-            retired: false,
+            retired: None,
             responses: 0,
             read_timeout: None,
             runtime: None,
@@ -83,6 +86,10 @@ where
     ///
     /// The read timeout, when set, bounds writing the request and reading the complete
     /// response together.
+    ///
+    /// On a reused connection, one non-blocking read attempt first checks whether the
+    /// server closed it while it sat idle (or sent unsolicited bytes, such as a `408`);
+    /// then nothing is written and the error is [`RestError::ConnectionStale`].
     ///
     /// # Errors
     ///
@@ -105,8 +112,13 @@ where
         if self.poisoned {
             return Err(RestError::ConnectionPoisoned);
         }
-        if self.retired {
-            return Err(RestError::ConnectionClosed(RETIRED));
+        if let Some(why) = self.retired {
+            return Err(RestError::ConnectionClosed(why));
+        }
+        if self.responses > 0 && self.closed_while_idle(reader.spare()?) {
+            // Nothing was written: the request can be retried on a new connection.
+            self.retired = Some(CLOSED_WHILE_IDLE);
+            return Err(RestError::ConnectionStale);
         }
         self.poisoned = true;
         self.arm_timer();
@@ -135,7 +147,7 @@ where
         }
         self.poisoned = false;
         self.responses += 1;
-        self.retired = !reader.keep_alive();
+        self.retired = (!reader.keep_alive()).then_some(RETIRED);
         reader
             .response()
             .ok_or(RestError::ConnectionClosed("response incomplete"))
@@ -148,7 +160,7 @@ where
 
     /// Whether the connection can carry another request: neither poisoned nor retired.
     pub fn is_reusable(&self) -> bool {
-        !self.poisoned && !self.retired
+        !self.poisoned && self.retired.is_none()
     }
 
     /// How many responses this connection has completed.
@@ -207,6 +219,18 @@ where
         match &mut self.sleep {
             Some(sleep) => sleep.as_mut().reset(deadline),
             None => self.sleep = Some(runtime.sleep_until(deadline)),
+        }
+    }
+
+    /// Checks, without waiting, whether the server closed the connection (or sent
+    /// unsolicited bytes, such as a `408` before closing) while it sat idle in the pool.
+    /// One non-blocking read attempt; nothing is written.
+    fn closed_while_idle(&mut self, scratch: &mut [u8]) -> bool {
+        let mut cx = Context::from_waker(Waker::noop());
+        match Pin::new(&mut self.stream).poll_read(&mut cx, scratch) {
+            Poll::Pending => false,
+            Poll::Ready(Err(e)) => e.kind() != io::ErrorKind::WouldBlock,
+            Poll::Ready(Ok(_)) => true,
         }
     }
 
