@@ -115,6 +115,8 @@ where
         if let Some(why) = self.retired {
             return Err(RestError::ConnectionClosed(why));
         }
+        let method = req.method();
+        reader.start(method);
         if self.responses > 0 && self.closed_while_idle(reader.spare()?) {
             // Nothing was written: the request can be retried on a new connection.
             self.retired = Some(CLOSED_WHILE_IDLE);
@@ -122,10 +124,8 @@ where
         }
         self.poisoned = true;
         self.arm_timer();
-        let method = req.method();
         self.write_all(req.as_bytes()).await?;
         drop(req);
-        reader.start(method);
         loop {
             let spare = reader.spare()?;
             let n = match self.read(spare).await {
