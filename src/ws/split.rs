@@ -355,13 +355,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
     /// As [`send_text`](Self::send_text); a second close is a no-op.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
         let rt = self.runtime.clone();
+        let timeout = Some(self.close_timeout);
         let send = self.send_with(|enc| {
             if enc.close_sent() {
                 return Ok(());
             }
             enc.encode_close(code, reason).map_err(WsError::from)
         });
-        match rt.timeout(Some(self.close_timeout), send).await {
+        match rt.timeout(timeout, send).await {
             Ok(res) => res,
             Err(_) => Err(WsError::Timeout("close")),
         }
