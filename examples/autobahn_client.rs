@@ -8,6 +8,7 @@
 //! ```text
 //! cargo run --release --example autobahn_client -- --url ws://127.0.0.1:9001 --runtime smol
 //! AUTOBAHN_URL=ws://127.0.0.1:9001 cargo run --release --example autobahn_client
+//! cargo run --release --example autobahn_client -- --url wss://127.0.0.1:9001 --ca ca.pem
 //! ```
 //!
 //! `runtime-tests/autobahn/ci.sh` runs the whole suite with it. The whole stream is used
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use nexus_async_net::rt::Runtime;
+use nexus_async_net::tls::TlsConfig;
 use nexus_async_net::ws::{CloseCode, Message, WsError, WsStreamBuilder};
 
 /// Case 9.1.6 / 9.2.6 send 16 MiB messages: allow them with room to spare.
@@ -34,6 +36,8 @@ struct Args {
     runtime: Rt,
     agent: Option<String>,
     manual_pong: bool,
+    /// A PEM root certificate to trust for `wss://` (else `AUTOBAHN_CA`).
+    ca: Option<String>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -42,6 +46,7 @@ fn parse_args() -> anyhow::Result<Args> {
         runtime: Rt::Tokio,
         agent: None,
         manual_pong: false,
+        ca: std::env::var("AUTOBAHN_CA").ok().filter(|p| !p.is_empty()),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -56,10 +61,12 @@ fn parse_args() -> anyhow::Result<Args> {
                 };
             }
             "--manual-pong" => args.manual_pong = true,
+            "--ca" => args.ca = Some(it.next().context("--ca needs a path")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: autobahn_client [--url ws://HOST:PORT] [--runtime tokio|smol] \
-                     [--agent NAME] [--manual-pong]   (AUTOBAHN_URL sets the default url)"
+                    "usage: autobahn_client [--url ws[s]://HOST:PORT] [--runtime tokio|smol] \
+                     [--agent NAME] [--manual-pong] [--ca CA.pem]   (AUTOBAHN_URL and \
+                     AUTOBAHN_CA set the defaults)"
                 );
                 std::process::exit(0);
             }
@@ -69,9 +76,32 @@ fn parse_args() -> anyhow::Result<Args> {
     Ok(args)
 }
 
-fn builder(rt: &Runtime, manual_pong: bool) -> WsStreamBuilder {
-    WsStreamBuilder::new()
-        .runtime(rt.clone())
+/// Connection settings shared by every case.
+#[derive(Debug, Clone)]
+struct Client {
+    rt: Runtime,
+    tls: Option<TlsConfig>,
+}
+
+impl Client {
+    fn new(args: &Args, rt: Runtime) -> anyhow::Result<Self> {
+        let tls = match &args.ca {
+            Some(path) => {
+                let pem = std::fs::read(path).with_context(|| format!("reading {path}"))?;
+                Some(TlsConfig::builder().add_root_pem(&pem)?.build()?)
+            }
+            None => None,
+        };
+        Ok(Self { rt, tls })
+    }
+}
+
+fn builder(client: &Client, manual_pong: bool) -> WsStreamBuilder {
+    let mut b = WsStreamBuilder::new();
+    if let Some(tls) = &client.tls {
+        b = b.tls(tls);
+    }
+    b.runtime(client.rt.clone())
         .disable_nagle()
         .buffer_capacity(1 << 20)
         .max_message_size(MAX_MESSAGE)
@@ -81,8 +111,8 @@ fn builder(rt: &Runtime, manual_pong: bool) -> WsStreamBuilder {
 }
 
 /// Reads the number of cases from `/getCaseCount`.
-async fn case_count(base: &str, rt: &Runtime) -> anyhow::Result<u32> {
-    let mut ws = builder(rt, false)
+async fn case_count(base: &str, client: &Client) -> anyhow::Result<u32> {
+    let mut ws = builder(client, false)
         .connect(&format!("{base}/getCaseCount"))
         .await?;
     let count = match ws.recv().await? {
@@ -97,8 +127,8 @@ async fn case_count(base: &str, rt: &Runtime) -> anyhow::Result<u32> {
 ///
 /// Data is copied into reusable buffers before it is sent back, because a received message
 /// borrows the stream.
-async fn run_case(url: &str, rt: &Runtime, manual_pong: bool) -> Result<(), WsError> {
-    let mut ws = builder(rt, manual_pong).connect(url).await?;
+async fn run_case(url: &str, client: &Client, manual_pong: bool) -> Result<(), WsError> {
+    let mut ws = builder(client, manual_pong).connect(url).await?;
     let mut text = String::new();
     let mut binary = Vec::new();
     loop {
@@ -121,20 +151,21 @@ async fn run_case(url: &str, rt: &Runtime, manual_pong: bool) -> Result<(), WsEr
 }
 
 async fn run(args: Args, rt: Runtime, agent: String) -> anyhow::Result<()> {
+    let client = Client::new(&args, rt)?;
     let base = args.url.trim_end_matches('/');
-    let count = case_count(base, &rt).await?;
+    let count = case_count(base, &client).await?;
     println!("{count} cases, agent {agent}");
     for case in 1..=count {
         let url = format!("{base}/runCase?case={case}&agent={agent}");
         // Protocol errors are what many cases are about: the report judges them.
-        if let Err(e) = run_case(&url, &rt, args.manual_pong).await {
+        if let Err(e) = run_case(&url, &client, args.manual_pong).await {
             println!("case {case}: {e}");
         }
         if case % 50 == 0 {
             println!("... {case}/{count}");
         }
     }
-    let mut ws = builder(&rt, false)
+    let mut ws = builder(&client, false)
         .connect(&format!("{base}/updateReports?agent={agent}"))
         .await?;
     while ws.recv().await?.is_some() {}

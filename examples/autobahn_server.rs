@@ -8,6 +8,7 @@
 //! ```text
 //! cargo run --release --example autobahn_server -- --port 9002 --runtime tokio
 //! cargo run --release --example autobahn_server -- --port 9002 --runtime smol
+//! cargo run --release --example autobahn_server -- --tls-cert chain.pem --tls-key key.pem
 //! ```
 //!
 //! `runtime-tests/autobahn/ci.sh` runs the whole suite against it.
@@ -17,6 +18,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use futures_io::{AsyncRead, AsyncWrite};
 use nexus_async_net::rt::{Runtime, TcpStream};
+use nexus_async_net::tls::TlsConfig;
 use nexus_async_net::ws::{Message, WsStreamBuilder};
 
 /// Case 9.1.6 / 9.2.6 send 16 MiB messages: allow them with room to spare.
@@ -28,11 +30,13 @@ enum Rt {
     Smol,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Args {
     port: u16,
     runtime: Rt,
     manual_pong: bool,
+    /// Serve `wss://` with this PEM certificate chain and key.
+    tls: Option<(String, String)>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -40,7 +44,9 @@ fn parse_args() -> anyhow::Result<Args> {
         port: 9002,
         runtime: Rt::Tokio,
         manual_pong: false,
+        tls: None,
     };
+    let (mut cert, mut key) = (None, None);
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
@@ -56,25 +62,61 @@ fn parse_args() -> anyhow::Result<Args> {
                 };
             }
             "--manual-pong" => args.manual_pong = true,
+            "--tls-cert" => cert = Some(it.next().context("--tls-cert needs a path")?),
+            "--tls-key" => key = Some(it.next().context("--tls-key needs a path")?),
             "-h" | "--help" => {
                 println!(
-                    "usage: autobahn_server [--port N] [--runtime tokio|smol] [--manual-pong]"
+                    "usage: autobahn_server [--port N] [--runtime tokio|smol] [--manual-pong] \
+                     [--tls-cert CHAIN.pem --tls-key KEY.pem]"
                 );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (try --help)"),
         }
     }
+    args.tls = match (cert, key) {
+        (Some(c), Some(k)) => Some((c, k)),
+        (None, None) => None,
+        _ => bail!("--tls-cert and --tls-key go together"),
+    };
     Ok(args)
 }
 
+/// What every connection shares.
+#[derive(Debug, Clone)]
+struct Shared {
+    rt: Runtime,
+    manual_pong: bool,
+    tls: Option<TlsConfig>,
+}
+
+fn shared(args: &Args, rt: Runtime) -> anyhow::Result<Shared> {
+    let tls = match &args.tls {
+        Some((cert, key)) => Some(TlsConfig::server_from_pem(
+            &std::fs::read(cert).with_context(|| format!("reading {cert}"))?,
+            &std::fs::read(key).with_context(|| format!("reading {key}"))?,
+        )?),
+        None => None,
+    };
+    Ok(Shared {
+        rt,
+        manual_pong: args.manual_pong,
+        tls,
+    })
+}
+
 /// One connection: upgrade, then echo until the peer closes or breaks the protocol.
-async fn serve<S>(sock: S, rt: Runtime, manual_pong: bool)
+async fn serve<S>(sock: S, shared: Shared)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let ws = match WsStreamBuilder::new()
-        .runtime(rt)
+    let manual_pong = shared.manual_pong;
+    let mut builder = WsStreamBuilder::new();
+    if let Some(tls) = &shared.tls {
+        builder = builder.tls(tls);
+    }
+    let ws = match builder
+        .runtime(shared.rt)
         .buffer_capacity(1 << 20)
         .max_message_size(MAX_MESSAGE)
         .auto_pong(!manual_pong)
@@ -118,13 +160,16 @@ fn run_tokio(args: Args) -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
-        let rt = Runtime::tokio().context("no tokio runtime")?;
-        println!("listening on ws://{} (tokio)", listener.local_addr()?);
+        let shared = shared(&args, Runtime::tokio().context("no tokio runtime")?)?;
+        println!(
+            "listening on {}:{} (tokio)",
+            scheme(&shared),
+            listener.local_addr()?
+        );
         loop {
             let (sock, _) = listener.accept().await?;
             sock.set_nodelay(true)?;
-            let rt = rt.clone();
-            tokio::spawn(serve(TcpStream::from_tokio(sock), rt, args.manual_pong));
+            tokio::spawn(serve(TcpStream::from_tokio(sock), shared.clone()));
         }
     })
 }
@@ -132,14 +177,22 @@ fn run_tokio(args: Args) -> anyhow::Result<()> {
 fn run_smol(args: Args) -> anyhow::Result<()> {
     smol::block_on(async move {
         let listener = smol::net::TcpListener::bind(("127.0.0.1", args.port)).await?;
-        let rt = Runtime::smol();
-        println!("listening on ws://{} (smol)", listener.local_addr()?);
+        let shared = shared(&args, Runtime::smol())?;
+        println!(
+            "listening on {}:{} (smol)",
+            scheme(&shared),
+            listener.local_addr()?
+        );
         loop {
             let (sock, _) = listener.accept().await?;
             sock.set_nodelay(true)?;
-            smol::spawn(serve(sock, rt.clone(), args.manual_pong)).detach();
+            smol::spawn(serve(sock, shared.clone())).detach();
         }
     })
+}
+
+fn scheme(shared: &Shared) -> &'static str {
+    if shared.tls.is_some() { "wss" } else { "ws" }
 }
 
 fn main() -> anyhow::Result<()> {

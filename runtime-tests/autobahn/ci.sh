@@ -5,11 +5,15 @@
 # for each runtime (tokio, smol):
 #   * `wstest -m fuzzingclient` against our echo SERVER  (all cases, "*")
 #   * `wstest -m fuzzingserver` against our CLIENT       (all cases, "*")
-# and fails (exit 1) if any case FAILED, or if a permessage-deflate case (groups 12, 13)
-# is anything but UNIMPLEMENTED (we do not negotiate compression).
+# then the same two over TLS (wss://, test PKI from make-certs.sh) for each runtime in
+# --tls-runtimes (default: tokio), and fails (exit 1) if any case FAILED, or if a
+# permessage-deflate case (groups 12, 13) is anything but UNIMPLEMENTED (we do not
+# negotiate compression).
 #
 # Usage: runtime-tests/autobahn/ci.sh [--quick] [--runtimes "tokio smol"] [--roles "server client"]
-#   --quick      skip groups 9, 12 and 13 (local iteration only; CI runs everything)
+#                                     [--tls-runtimes "tokio"]
+#   --quick         skip groups 9, 12 and 13 (local iteration only; CI runs everything)
+#   --tls-runtimes  runtimes that also run both roles over TLS ("" for none)
 # Env: AUTOBAHN_OUT (default target/autobahn): one report directory per run, kept;
 #      AUTOBAHN_PORT_BASE (default 9301): ports PORT_BASE.. are used, one per run;
 #      PEERS_DEPS: where install.sh puts wstest (default ~/.cache/autobahn-deps).
@@ -21,12 +25,14 @@ cd "$root"
 
 runtimes="tokio smol"
 roles="server client"
+tls_runtimes="tokio"
 quick=()
 while (($#)); do
   case "$1" in
     --quick) quick=(--quick) ;;
     --runtimes) runtimes="$2"; shift ;;
     --roles) roles="$2"; shift ;;
+    --tls-runtimes) tls_runtimes="$2"; shift ;;
     *) echo "ci.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -72,37 +78,54 @@ sys.exit(bad)
 EOF
 }
 
+runs=()
+for rt in $runtimes; do for role in $roles; do runs+=("$role:$rt:plain"); done; done
+for rt in $tls_runtimes; do for role in $roles; do runs+=("$role:$rt:tls"); done; done
+if [[ -n "$tls_runtimes" ]]; then "$here/make-certs.sh" "$out/certs" >/dev/null; fi
+
 summaries=()
-for rt in $runtimes; do
-  for role in $roles; do
-    name="$role-$rt"
-    dir="$out/$name"
-    mkdir -p "$dir"
-    log "$name: start (port $port)"
-    s=$SECONDS
-    rc=0
-    if [[ "$role" == server ]]; then
-      # fuzzingclient tests our server.
-      "$here/autobahn-fuzzingclient.sh" "$port" "${quick[@]+"${quick[@]}"}" --agent "nexus-async-net-server-$rt" \
-        --outdir "$dir" -- "$server_bin" --port "$port" --runtime "$rt" >"$dir/run.log" 2>&1 || rc=$?
-    else
-      # fuzzingserver tests our client (it reads AUTOBAHN_URL).
-      "$here/autobahn-fuzzingserver.sh" "$port" "${quick[@]+"${quick[@]}"}" --outdir "$dir" -- \
-        "$client_bin" --runtime "$rt" --agent "nexus-async-net-client-$rt" >"$dir/run.log" 2>&1 || rc=$?
-    fi
-    port=$((port + 1))
-    grep -E '^(agent|  )' "$dir/run.log" || true
-    if [[ ! -e "$dir/index.json" ]]; then
-      log "$name: NO REPORT (exit $rc); log tail:"
-      tail -n 30 "$dir/run.log"
-      failed+=("$name")
-      continue
-    fi
-    line="$(check_report "$dir" "$name")" || rc=1
-    summaries+=("$line")
-    log "$name: done in $((SECONDS - s)) s, exit $rc"
-    ((rc == 0)) || failed+=("$name")
-  done
+for run in "${runs[@]}"; do
+  IFS=: read -r role rt sec <<<"$run"
+  name="$role-$rt"
+  tls=() server_tls=() client_tls=() ca=""
+  if [[ "$sec" == tls ]]; then
+    name="$role-tls-$rt"
+    tls=(--tls)
+    server_tls=(--tls-cert "$out/certs/server-chain.pem" --tls-key "$out/certs/server.key")
+    client_tls=(--certs "$out/certs")
+    ca="$out/certs/ca.pem"
+  fi
+  dir="$out/$name"
+  mkdir -p "$dir"
+  log "$name: start (port $port)"
+  s=$SECONDS
+  rc=0
+  if [[ "$role" == server ]]; then
+    # fuzzingclient tests our server.
+    "$here/autobahn-fuzzingclient.sh" "$port" "${quick[@]+"${quick[@]}"}" "${tls[@]+"${tls[@]}"}" \
+      --agent "nexus-async-net-$name" --outdir "$dir" -- \
+      "$server_bin" --port "$port" --runtime "$rt" "${server_tls[@]+"${server_tls[@]}"}" \
+      >"$dir/run.log" 2>&1 || rc=$?
+  else
+    # fuzzingserver tests our client (it reads AUTOBAHN_URL, and AUTOBAHN_CA over TLS).
+    AUTOBAHN_CA="$ca" \
+      "$here/autobahn-fuzzingserver.sh" "$port" "${quick[@]+"${quick[@]}"}" "${tls[@]+"${tls[@]}"}" \
+      "${client_tls[@]+"${client_tls[@]}"}" --outdir "$dir" -- \
+      "$client_bin" --runtime "$rt" --agent "nexus-async-net-$name" \
+      >"$dir/run.log" 2>&1 || rc=$?
+  fi
+  port=$((port + 1))
+  grep -E '^(agent|  )' "$dir/run.log" || true
+  if [[ ! -e "$dir/index.json" ]]; then
+    log "$name: NO REPORT (exit $rc); log tail:"
+    tail -n 30 "$dir/run.log"
+    failed+=("$name")
+    continue
+  fi
+  line="$(check_report "$dir" "$name")" || rc=1
+  summaries+=("$line")
+  log "$name: done in $((SECONDS - s)) s, exit $rc"
+  ((rc == 0)) || failed+=("$name")
 done
 
 echo
