@@ -307,11 +307,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
         loop {
             if let Some(err) = self.failed.take() {
-                // Our Close frame (with the error's code) is queued: send it, then end.
-                if self.poll_shutdown(cx).is_pending() {
-                    self.failed = Some(err);
-                    return Poll::Pending;
-                }
+                // Our Close frame (with the error's code) is queued: send it and shut down
+                // as far as the transport allows now. A peer that does not read must not
+                // keep the error from being reported.
+                let _ = self.poll_shutdown(cx);
+                self.phase = Phase::Done;
                 return Poll::Ready(Err(err));
             }
             if self.phase == Phase::Done {
@@ -334,7 +334,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                 }
                 Ok(Advance::NeedInput) => ready!(self.poll_fill(cx))?,
                 Ok(Advance::Closed) => {
-                    ready!(self.poll_shutdown(cx));
+                    // Same rule: finish the close handshake if the transport takes it now.
+                    let _ = self.poll_shutdown(cx);
+                    self.phase = Phase::Done;
                     return Poll::Ready(Ok(false));
                 }
                 Err(e) => self.failed = Some(e.into()),
