@@ -1,0 +1,242 @@
+//! One module per client library; each offers the same three measurements.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+mod fastws;
+#[cfg(feature = "ours")]
+mod ours;
+mod published;
+mod tungstenite;
+
+/// The WebSocket clients compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Lib {
+    /// This crate on a tokio current-thread runtime.
+    OursTokio,
+    /// This crate on smol.
+    OursSmol,
+    /// This crate on async-std.
+    OursAsyncStd,
+    /// nexus-async-net 0.9.1 from crates.io (tokio current-thread).
+    Published,
+    /// tokio-tungstenite (tokio current-thread).
+    TokioTungstenite,
+    /// fastwebsockets (tokio current-thread).
+    FastWebSockets,
+    /// async-tungstenite on smol.
+    AsyncTungstenite,
+}
+
+impl Lib {
+    /// Every client, ours first.
+    pub const ALL: [Lib; 7] = [
+        Lib::OursTokio,
+        Lib::OursSmol,
+        Lib::OursAsyncStd,
+        Lib::Published,
+        Lib::FastWebSockets,
+        Lib::TokioTungstenite,
+        Lib::AsyncTungstenite,
+    ];
+
+    /// The label used in tables and plots.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lib::OursTokio => "ours (tokio)",
+            Lib::OursSmol => "ours (smol)",
+            Lib::OursAsyncStd => "ours (async-std)",
+            Lib::Published => "nexus-async-net 0.9.1",
+            Lib::TokioTungstenite => "tokio-tungstenite",
+            Lib::FastWebSockets => "fastwebsockets",
+            Lib::AsyncTungstenite => "async-tungstenite (smol)",
+        }
+    }
+
+    /// A short name for the command line.
+    pub fn key(self) -> &'static str {
+        match self {
+            Lib::OursTokio => "ours-tokio",
+            Lib::OursSmol => "ours-smol",
+            Lib::OursAsyncStd => "ours-async-std",
+            Lib::Published => "published",
+            Lib::TokioTungstenite => "tokio-tungstenite",
+            Lib::FastWebSockets => "fastwebsockets",
+            Lib::AsyncTungstenite => "async-tungstenite",
+        }
+    }
+
+    /// Whether this is one of our own rows.
+    pub fn is_ours(self) -> bool {
+        matches!(self, Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd)
+    }
+}
+
+/// Text or binary frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Binary,
+    Text,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Binary => "binary",
+            Kind::Text => "text",
+        }
+    }
+}
+
+/// One measurement.
+#[derive(Clone, Copy, Debug)]
+pub enum Op {
+    /// Receive `count` server frames of `size` bytes.
+    Recv { kind: Kind, size: usize, count: u64 },
+    /// `warmup + count` round trips of `size`-byte binary messages, timing the last `count`.
+    Echo {
+        size: usize,
+        count: usize,
+        warmup: usize,
+    },
+    /// Send `count` binary messages of `size` bytes and wait for the server's `done`.
+    Send { size: usize, count: u64 },
+}
+
+/// What one measurement produced.
+pub enum Outcome {
+    /// Wall time for all the messages.
+    Elapsed(Duration),
+    /// Nanoseconds per round trip.
+    Latency(Vec<u64>),
+}
+
+fn url(addr: SocketAddr, op: &Op) -> String {
+    match *op {
+        Op::Recv { kind, size, count } => {
+            format!(
+                "ws://{addr}/blast?kind={}&size={size}&count={count}",
+                kind.name()
+            )
+        }
+        Op::Echo { .. } => format!("ws://{addr}/echo"),
+        Op::Send { count, .. } => format!("ws://{addr}/discard?count={count}"),
+    }
+}
+
+/// `host:port` of a `ws://host:port/...` URL.
+fn host_port(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .strip_prefix("ws://")
+        .ok_or_else(|| anyhow::anyhow!("not ws://"))?;
+    Ok(rest.split('/').next().unwrap_or(rest).to_owned())
+}
+
+fn check_len(got: usize, want: usize) -> anyhow::Result<()> {
+    anyhow::ensure!(got == want, "message of {got} bytes, expected {want}");
+    Ok(())
+}
+
+fn tokio_rt() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn outcome_d(r: anyhow::Result<Duration>) -> anyhow::Result<Outcome> {
+    r.map(Outcome::Elapsed)
+}
+
+fn outcome_l(r: anyhow::Result<Vec<u64>>) -> anyhow::Result<Outcome> {
+    r.map(Outcome::Latency)
+}
+
+/// Runs one measurement with one client, on a fresh runtime on the calling thread.
+pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
+    let url = url(addr, op);
+    let url = url.as_str();
+    match lib {
+        #[cfg(feature = "ours")]
+        Lib::OursTokio => tokio_rt()?.block_on(async {
+            let rt = nexus_async_net::rt::Runtime::tokio();
+            run_ours(rt, url, op).await
+        }),
+        #[cfg(feature = "ours")]
+        Lib::OursSmol => smol::block_on(run_ours(nexus_async_net::rt::Runtime::smol(), url, op)),
+        #[cfg(feature = "ours")]
+        Lib::OursAsyncStd => {
+            async_std::task::block_on(run_ours(nexus_async_net::rt::Runtime::async_std(), url, op))
+        }
+        #[cfg(not(feature = "ours"))]
+        Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd => {
+            anyhow::bail!("built without the `ours` feature")
+        }
+        Lib::Published => tokio_rt()?.block_on(async {
+            match *op {
+                Op::Recv { kind, size, count } => {
+                    outcome_d(published::recv(url, kind, size, count).await)
+                }
+                Op::Echo {
+                    size,
+                    count,
+                    warmup,
+                } => outcome_l(published::echo(url, size, count, warmup).await),
+                Op::Send { size, count } => outcome_d(published::send(url, size, count).await),
+            }
+        }),
+        Lib::FastWebSockets => tokio_rt()?.block_on(async {
+            match *op {
+                Op::Recv { kind, size, count } => {
+                    outcome_d(fastws::recv(url, kind, size, count).await)
+                }
+                Op::Echo {
+                    size,
+                    count,
+                    warmup,
+                } => outcome_l(fastws::echo(url, size, count, warmup).await),
+                Op::Send { size, count } => outcome_d(fastws::send(url, size, count).await),
+            }
+        }),
+        Lib::TokioTungstenite => tokio_rt()?.block_on(async {
+            let ws = tungstenite::connect_tokio(url).await?;
+            match *op {
+                Op::Recv { kind, size, count } => {
+                    outcome_d(tungstenite::recv(ws, kind, size, count).await)
+                }
+                Op::Echo {
+                    size,
+                    count,
+                    warmup,
+                } => outcome_l(tungstenite::echo(ws, size, count, warmup).await),
+                Op::Send { size, count } => outcome_d(tungstenite::send(ws, size, count).await),
+            }
+        }),
+        Lib::AsyncTungstenite => smol::block_on(async {
+            let ws = tungstenite::connect_smol(url).await?;
+            match *op {
+                Op::Recv { kind, size, count } => {
+                    outcome_d(tungstenite::recv(ws, kind, size, count).await)
+                }
+                Op::Echo {
+                    size,
+                    count,
+                    warmup,
+                } => outcome_l(tungstenite::echo(ws, size, count, warmup).await),
+                Op::Send { size, count } => outcome_d(tungstenite::send(ws, size, count).await),
+            }
+        }),
+    }
+}
+
+#[cfg(feature = "ours")]
+async fn run_ours(rt: nexus_async_net::rt::Runtime, url: &str, op: &Op) -> anyhow::Result<Outcome> {
+    match *op {
+        Op::Recv { kind, size, count } => outcome_d(ours::recv(rt, url, kind, size, count).await),
+        Op::Echo {
+            size,
+            count,
+            warmup,
+        } => outcome_l(ours::echo(rt, url, size, count, warmup).await),
+        Op::Send { size, count } => outcome_d(ours::send(rt, url, size, count).await),
+    }
+}

@@ -1,0 +1,75 @@
+//! This crate: `nexus_async_net::ws` on the runtime the caller picks.
+
+use std::time::{Duration, Instant};
+
+use nexus_async_net::rt::Runtime;
+use nexus_async_net::ws::{ClientStream, Message, WsStreamBuilder};
+
+use super::{Kind, check_len};
+
+async fn connect(rt: Runtime, url: &str) -> anyhow::Result<ClientStream> {
+    Ok(WsStreamBuilder::new()
+        .runtime(rt)
+        .disable_nagle()
+        .connect(url)
+        .await?)
+}
+
+pub async fn recv(
+    rt: Runtime,
+    url: &str,
+    kind: Kind,
+    size: usize,
+    count: u64,
+) -> anyhow::Result<Duration> {
+    let mut ws = connect(rt, url).await?;
+    let start = Instant::now();
+    let mut seen = 0u64;
+    while seen < count {
+        match ws.recv().await? {
+            Some(Message::Binary(b)) if kind == Kind::Binary => check_len(b.len(), size)?,
+            Some(Message::Text(t)) if kind == Kind::Text => check_len(t.len(), size)?,
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+        seen += 1;
+    }
+    Ok(start.elapsed())
+}
+
+pub async fn echo(
+    rt: Runtime,
+    url: &str,
+    size: usize,
+    count: usize,
+    warmup: usize,
+) -> anyhow::Result<Vec<u64>> {
+    let mut ws = connect(rt, url).await?;
+    let payload = crate::wire::payload(size);
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..warmup + count {
+        let t0 = Instant::now();
+        ws.send_binary(&payload).await?;
+        match ws.recv().await? {
+            Some(Message::Binary(b)) => check_len(b.len(), size)?,
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+        if i >= warmup {
+            samples.push(t0.elapsed().as_nanos() as u64);
+        }
+    }
+    Ok(samples)
+}
+
+pub async fn send(rt: Runtime, url: &str, size: usize, count: u64) -> anyhow::Result<Duration> {
+    let mut ws = connect(rt, url).await?;
+    let payload = crate::wire::payload(size);
+    let start = Instant::now();
+    for _ in 0..count {
+        ws.send_binary(&payload).await?;
+    }
+    match ws.recv().await? {
+        Some(Message::Text("done")) => {}
+        other => anyhow::bail!("unexpected {other:?}"),
+    }
+    Ok(start.elapsed())
+}

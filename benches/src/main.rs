@@ -1,0 +1,325 @@
+//! `cargo run --release --bin report`: runs every benchmark case against the common
+//! loopback server, several runs interleaved, and writes `docs/performance.md` with its
+//! plots. `--help` lists the options.
+
+mod clients;
+mod plot;
+mod report;
+mod server;
+mod stats;
+mod wire;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clients::{Kind, Lib, Op, Outcome};
+
+/// Which part of the suite a case belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Group {
+    Recv,
+    Echo,
+    Send,
+}
+
+impl Group {
+    fn key(self) -> &'static str {
+        match self {
+            Group::Recv => "recv",
+            Group::Echo => "echo",
+            Group::Send => "send",
+        }
+    }
+}
+
+/// One benchmark case (the same for every client).
+#[derive(Clone, Debug)]
+pub struct Case {
+    pub group: Group,
+    pub label: String,
+    pub size: usize,
+    pub kind: Kind,
+    pub op: Op,
+}
+
+/// Everything measured for one (case, client).
+#[derive(Default)]
+pub struct Cell {
+    /// Messages per second, one per successful run (throughput cases).
+    pub rates: Vec<f64>,
+    /// p50/p90/p99/p99.9 in ns, one per successful run (echo cases).
+    pub lat: Vec<[u64; 4]>,
+    /// All round-trip samples of every run, pooled (for the plots).
+    pub samples: Vec<u64>,
+    /// Failures, with the run they happened in.
+    pub errors: Vec<String>,
+}
+
+/// The whole run's results and settings.
+pub struct Results {
+    pub cases: Vec<Case>,
+    pub libs: Vec<Lib>,
+    pub cells: HashMap<(usize, Lib), Cell>,
+    pub runs: usize,
+    pub scale: f64,
+    pub wall: Duration,
+    pub command: String,
+}
+
+impl Results {
+    pub fn cell(&self, case: usize, lib: Lib) -> Option<&Cell> {
+        self.cells.get(&(case, lib))
+    }
+}
+
+struct Args {
+    runs: usize,
+    scale: f64,
+    libs: Vec<Lib>,
+    groups: Vec<Group>,
+    out: Option<PathBuf>,
+    timeout: Duration,
+}
+
+const HELP: &str = "\
+report [options]
+  --runs N          runs per case, interleaved across clients (default 5)
+  --scale F         message counts times F (default 1.0; 0.1 for a smoke test)
+  --libs a,b        only these clients: ours-tokio ours-smol ours-async-std published
+                    fastwebsockets tokio-tungstenite async-tungstenite
+  --groups a,b      only these groups: recv echo send
+  --out PATH        markdown to write (default: <repo>/docs/performance.md);
+                    '-' prints it instead, and plots are not written
+  --timeout SECS    give up on one measurement after SECS (default 120)";
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        runs: 5,
+        scale: 1.0,
+        libs: Lib::ALL.to_vec(),
+        groups: vec![Group::Recv, Group::Echo, Group::Send],
+        out: Some(repo_root().join("docs/performance.md")),
+        timeout: Duration::from_secs(120),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        let mut val = || {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{a} needs a value"))
+        };
+        match a.as_str() {
+            "--runs" => args.runs = val()?.parse()?,
+            "--scale" => args.scale = val()?.parse()?,
+            "--timeout" => args.timeout = Duration::from_secs(val()?.parse()?),
+            "--out" => {
+                let v = val()?;
+                args.out = (v != "-").then(|| PathBuf::from(v));
+            }
+            "--libs" => {
+                let v = val()?;
+                args.libs = v
+                    .split(',')
+                    .map(|k| {
+                        Lib::ALL
+                            .into_iter()
+                            .find(|l| l.key() == k)
+                            .ok_or_else(|| anyhow::anyhow!("unknown client {k}"))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "--groups" => {
+                let v = val()?;
+                args.groups = v
+                    .split(',')
+                    .map(|k| {
+                        [Group::Recv, Group::Echo, Group::Send]
+                            .into_iter()
+                            .find(|g| g.key() == k)
+                            .ok_or_else(|| anyhow::anyhow!("unknown group {k}"))
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+            }
+            "-h" | "--help" => {
+                println!("{HELP}");
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown option {other}\n{HELP}"),
+        }
+    }
+    anyhow::ensure!(args.runs > 0, "--runs must be at least 1");
+    Ok(args)
+}
+
+/// The repository root (the parent of this benches project).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scaled(n: u64, scale: f64) -> u64 {
+    ((n as f64 * scale) as u64).max(100)
+}
+
+fn cases(args: &Args) -> Vec<Case> {
+    let mut out = Vec::new();
+    let s = args.scale;
+    if args.groups.contains(&Group::Recv) {
+        for size in [40usize, 128, 512, 16 * 1024] {
+            // About 0.2-0.5 s per run for the fastest clients.
+            let count = match size {
+                40 => 4_000_000,
+                128 => 2_500_000,
+                512 => 1_000_000,
+                _ => 40_000,
+            };
+            for kind in [Kind::Binary, Kind::Text] {
+                out.push(Case {
+                    group: Group::Recv,
+                    label: format!("{} {}", size_label(size), kind.name()),
+                    size,
+                    kind,
+                    op: Op::Recv {
+                        kind,
+                        size,
+                        count: scaled(count, s),
+                    },
+                });
+            }
+        }
+    }
+    if args.groups.contains(&Group::Echo) {
+        for size in [64usize, 512] {
+            out.push(Case {
+                group: Group::Echo,
+                label: format!("{} binary", size_label(size)),
+                size,
+                kind: Kind::Binary,
+                op: Op::Echo {
+                    size,
+                    count: scaled(20_000, s) as usize,
+                    warmup: scaled(2_000, s) as usize,
+                },
+            });
+        }
+    }
+    if args.groups.contains(&Group::Send) {
+        out.push(Case {
+            group: Group::Send,
+            label: "128 B binary".into(),
+            size: 128,
+            kind: Kind::Binary,
+            op: Op::Send {
+                size: 128,
+                count: scaled(300_000, s),
+            },
+        });
+    }
+    out
+}
+
+/// "40 B", "16 KiB".
+pub fn size_label(size: usize) -> String {
+    if size >= 1024 && size % 1024 == 0 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+/// Runs one measurement on a fresh thread so that a hung client cannot stop the suite.
+fn measure(lib: Lib, addr: SocketAddr, op: Op, timeout: Duration) -> anyhow::Result<Outcome> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(format!("client-{}", lib.key()))
+        .spawn(move || {
+            let _ = tx.send(clients::run(lib, addr, &op));
+        })?;
+    match rx.recv_timeout(timeout) {
+        Ok(r) => r,
+        Err(_) => anyhow::bail!("no result within {timeout:?} (thread abandoned)"),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let started = Instant::now();
+    let addr = server::start()?;
+    let cases = cases(&args);
+    let mut cells: HashMap<(usize, Lib), Cell> = HashMap::new();
+    eprintln!(
+        "server on {addr}; {} cases x {} clients x {} runs",
+        cases.len(),
+        args.libs.len(),
+        args.runs
+    );
+    for run in 0..args.runs {
+        for (ci, case) in cases.iter().enumerate() {
+            // Rotate the client order every run so that no client always goes first.
+            let n = args.libs.len();
+            for k in 0..n {
+                let lib = args.libs[(k + run + ci) % n];
+                let cell = cells.entry((ci, lib)).or_default();
+                let t0 = Instant::now();
+                let res = measure(lib, addr, case.op, args.timeout);
+                let line = match res {
+                    Ok(Outcome::Elapsed(d)) => {
+                        let count = match case.op {
+                            Op::Recv { count, .. } | Op::Send { count, .. } => count,
+                            Op::Echo { .. } => 0,
+                        };
+                        let rate = count as f64 / d.as_secs_f64();
+                        cell.rates.push(rate);
+                        format!("{:.3} M msg/s", rate / 1e6)
+                    }
+                    Ok(Outcome::Latency(samples)) => {
+                        let p = stats::percentiles(&samples);
+                        cell.lat.push(p);
+                        cell.samples.extend_from_slice(&samples);
+                        format!(
+                            "p50 {:.2} us  p99 {:.2} us  p99.9 {:.2} us",
+                            p[0] as f64 / 1e3,
+                            p[2] as f64 / 1e3,
+                            p[3] as f64 / 1e3
+                        )
+                    }
+                    Err(e) => {
+                        cell.errors.push(format!("run {}: {e:#}", run + 1));
+                        format!("ERROR {e:#}")
+                    }
+                };
+                eprintln!(
+                    "[run {}/{}] {:<5} {:<14} {:<26} {line}  ({:.2}s)",
+                    run + 1,
+                    args.runs,
+                    case.group.key(),
+                    case.label,
+                    lib.name(),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+    }
+    let results = Results {
+        cases,
+        libs: args.libs.clone(),
+        cells,
+        runs: args.runs,
+        scale: args.scale,
+        wall: started.elapsed(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    };
+    match &args.out {
+        Some(path) => {
+            let md = report::write(&results, path)?;
+            std::fs::write(path, md)?;
+            eprintln!(
+                "wrote {} in {:.0}s",
+                path.display(),
+                results.wall.as_secs_f64()
+            );
+        }
+        None => print!("{}", report::markdown(&results, None)),
+    }
+    Ok(())
+}

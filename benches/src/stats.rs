@@ -1,0 +1,48 @@
+//! Medians and percentiles.
+
+/// The median of `xs` (mean of the middle two for an even count); `None` when empty.
+pub fn median(xs: &[f64]) -> Option<f64> {
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    Some(if v.len() % 2 == 0 {
+        (v[mid - 1] + v[mid]) / 2.0
+    } else {
+        v[mid]
+    })
+}
+
+/// The `q`-quantile (0..=1) of sorted samples, nearest rank.
+pub fn quantile(sorted: &[u64], q: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// The percentiles reported for every latency measurement.
+pub const PERCENTILES: [(f64, &str); 4] = [
+    (0.50, "p50"),
+    (0.90, "p90"),
+    (0.99, "p99"),
+    (0.999, "p99.9"),
+];
+
+/// p50, p90, p99, p99.9 of one run's samples, in nanoseconds.
+pub fn percentiles(samples: &[u64]) -> [u64; 4] {
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    PERCENTILES.map(|(q, _)| quantile(&s, q))
+}
+
+/// (max - min) / median of the runs, as a fraction: how noisy the measurement was.
+pub fn spread(xs: &[f64]) -> Option<f64> {
+    let m = median(xs)?;
+    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (m > 0.0).then(|| (hi - lo) / m)
+}
