@@ -22,14 +22,18 @@ pub enum Group {
     Recv,
     Echo,
     Send,
+    Idle,
 }
 
 impl Group {
+    const ALL: [Group; 4] = [Group::Recv, Group::Echo, Group::Send, Group::Idle];
+
     fn key(self) -> &'static str {
         match self {
             Group::Recv => "recv",
             Group::Echo => "echo",
             Group::Send => "send",
+            Group::Idle => "idle",
         }
     }
 }
@@ -53,6 +57,8 @@ pub struct Cell {
     pub lat: Vec<[u64; 4]>,
     /// All round-trip samples of every run, pooled (for the plots).
     pub samples: Vec<u64>,
+    /// Resident bytes per connection, one per successful run (idle cases).
+    pub mem: Vec<f64>,
     /// Failures, with the run they happened in.
     pub errors: Vec<String>,
 }
@@ -89,7 +95,7 @@ report [options]
   --scale F         message counts times F (default 1.0; 0.1 for a smoke test)
   --libs a,b        only these clients: ours-tokio ours-smol ours-async-std published
                     fastwebsockets tokio-tungstenite async-tungstenite
-  --groups a,b      only these groups: recv echo send
+  --groups a,b      only these groups: recv echo send idle
   --out PATH        markdown to write (default: <repo>/docs/performance.md);
                     '-' prints it instead, and plots are not written
   --timeout SECS    give up on one measurement after SECS (default 120)";
@@ -99,7 +105,7 @@ fn parse_args() -> anyhow::Result<Args> {
         runs: 5,
         scale: 1.0,
         libs: Lib::ALL.to_vec(),
-        groups: vec![Group::Recv, Group::Echo, Group::Send],
+        groups: Group::ALL.to_vec(),
         out: Some(repo_root().join("docs/performance.md")),
         timeout: Duration::from_secs(120),
     };
@@ -134,7 +140,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 args.groups = v
                     .split(',')
                     .map(|k| {
-                        [Group::Recv, Group::Echo, Group::Send]
+                        Group::ALL
                             .into_iter()
                             .find(|g| g.key() == k)
                             .ok_or_else(|| anyhow::anyhow!("unknown group {k}"))
@@ -215,6 +221,22 @@ fn cases(args: &Args) -> Vec<Case> {
             },
         });
     }
+    if args.groups.contains(&Group::Idle) {
+        let conns = (1000.0 * s.min(1.0)).max(50.0) as usize;
+        for small in [false, true] {
+            out.push(Case {
+                group: Group::Idle,
+                label: if small {
+                    "small buffers".into()
+                } else {
+                    "defaults".into()
+                },
+                size: conns,
+                kind: Kind::Text,
+                op: Op::Idle { conns, small },
+            });
+        }
+    }
     out
 }
 
@@ -242,6 +264,10 @@ fn measure(lib: Lib, addr: SocketAddr, op: Op, timeout: Duration) -> anyhow::Res
 }
 
 fn main() -> anyhow::Result<()> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some(clients::idle::CHILD_FLAG) {
+        return clients::idle::child_main(&argv[1..]);
+    }
     let args = parse_args()?;
     let started = Instant::now();
     let addr = server::start()?;
@@ -266,7 +292,7 @@ fn main() -> anyhow::Result<()> {
                     Ok(Outcome::Elapsed(d)) => {
                         let count = match case.op {
                             Op::Recv { count, .. } | Op::Send { count, .. } => count,
-                            Op::Echo { .. } => 0,
+                            Op::Echo { .. } | Op::Idle { .. } => 0,
                         };
                         let rate = count as f64 / d.as_secs_f64();
                         cell.rates.push(rate);
@@ -282,6 +308,10 @@ fn main() -> anyhow::Result<()> {
                             p[2] as f64 / 1e3,
                             p[3] as f64 / 1e3
                         )
+                    }
+                    Ok(Outcome::Memory(bytes)) => {
+                        cell.mem.push(bytes);
+                        format!("{:.1} KB per connection", bytes / 1e3)
                     }
                     Err(e) => {
                         cell.errors.push(format!("run {}: {e:#}", run + 1));

@@ -5,7 +5,8 @@
 //! Modes (chosen by the request path):
 //! - `/blast?kind=bin|text&size=S&count=N`: N frames of S bytes, then a Close frame;
 //! - `/echo`: every data frame is sent back (unmasked, same opcode);
-//! - `/discard?count=N`: data frames are dropped; after the N-th, one text frame `done`.
+//! - `/discard?count=N`: data frames are dropped; after the N-th, one text frame `done`;
+//! - `/idle`: one 100-byte text frame, then nothing until the client hangs up.
 
 use std::net::SocketAddr;
 
@@ -96,6 +97,14 @@ async fn serve(mut sock: TcpStream) -> anyhow::Result<()> {
             blast(&mut sock, opcode, num("size")?, num("count")?).await
         }
         "/echo" => echo(&mut sock, buf).await,
+        "/idle" => {
+            // One message (so that every client has touched its read path), then silence.
+            let mut hello = Vec::new();
+            wire::push_frame(&mut hello, OP_TEXT, &wire::payload(100));
+            sock.write_all(&hello).await?;
+            drain(&mut sock).await;
+            Ok(())
+        }
         "/discard" => discard(&mut sock, buf, num("count")?).await,
         other => anyhow::bail!("unknown path {other}"),
     }

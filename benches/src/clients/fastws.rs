@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 
 use super::{Kind, check_len};
 
-async fn connect(url: &str) -> anyhow::Result<WebSocket<TcpStream>> {
+pub async fn connect(url: &str) -> anyhow::Result<WebSocket<TcpStream>> {
     let addr = super::host_port(url)?;
     let path = url.splitn(4, '/').nth(3).unwrap_or("");
     let mut tcp = TcpStream::connect(&addr).await?;

@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 mod fastws;
+pub mod idle;
 #[cfg(feature = "ours")]
-mod ours;
+pub(crate) mod ours;
 mod published;
 mod tungstenite;
 
@@ -101,6 +102,9 @@ pub enum Op {
     },
     /// Send `count` binary messages of `size` bytes and wait for the server's `done`.
     Send { size: usize, count: u64 },
+    /// Hold `conns` connections that each received one message; resident memory per
+    /// connection. `small` selects each library's small-buffer settings, where it has any.
+    Idle { conns: usize, small: bool },
 }
 
 /// What one measurement produced.
@@ -109,6 +113,8 @@ pub enum Outcome {
     Elapsed(Duration),
     /// Nanoseconds per round trip.
     Latency(Vec<u64>),
+    /// Resident bytes per connection.
+    Memory(f64),
 }
 
 fn url(addr: SocketAddr, op: &Op) -> String {
@@ -121,11 +127,12 @@ fn url(addr: SocketAddr, op: &Op) -> String {
         }
         Op::Echo { .. } => format!("ws://{addr}/echo"),
         Op::Send { count, .. } => format!("ws://{addr}/discard?count={count}"),
+        Op::Idle { .. } => format!("ws://{addr}/idle"),
     }
 }
 
 /// `host:port` of a `ws://host:port/...` URL.
-fn host_port(url: &str) -> anyhow::Result<String> {
+pub(crate) fn host_port(url: &str) -> anyhow::Result<String> {
     let rest = url
         .strip_prefix("ws://")
         .ok_or_else(|| anyhow::anyhow!("not ws://"))?;
@@ -137,7 +144,7 @@ fn check_len(got: usize, want: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn tokio_rt() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(crate) fn tokio_rt() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?)
@@ -153,6 +160,9 @@ fn outcome_l(r: anyhow::Result<Vec<u64>>) -> anyhow::Result<Outcome> {
 
 /// Runs one measurement with one client, on a fresh runtime on the calling thread.
 pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
+    if let Op::Idle { conns, small } = *op {
+        return idle::in_child(lib, addr, conns, small).map(Outcome::Memory);
+    }
     let url = url(addr, op);
     let url = url.as_str();
     match lib {
@@ -182,6 +192,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(published::echo(url, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(published::send(url, size, count).await),
+                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
             }
         }),
         Lib::FastWebSockets => tokio_rt()?.block_on(async {
@@ -195,6 +206,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(fastws::echo(url, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(fastws::send(url, size, count).await),
+                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
             }
         }),
         Lib::TokioTungstenite => tokio_rt()?.block_on(async {
@@ -209,6 +221,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(tungstenite::echo(ws, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(tungstenite::send(ws, size, count).await),
+                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
             }
         }),
         Lib::AsyncTungstenite => smol::block_on(async {
@@ -223,6 +236,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(tungstenite::echo(ws, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(tungstenite::send(ws, size, count).await),
+                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
             }
         }),
     }
@@ -238,5 +252,6 @@ async fn run_ours(rt: nexus_async_net::rt::Runtime, url: &str, op: &Op) -> anyho
             warmup,
         } => outcome_l(ours::echo(rt, url, size, count, warmup).await),
         Op::Send { size, count } => outcome_d(ours::send(rt, url, size, count).await),
+        Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
     }
 }

@@ -15,6 +15,30 @@ async fn connect(rt: Runtime, url: &str) -> anyhow::Result<ClientStream> {
         .await?)
 }
 
+/// The configuration documented for many mostly idle connections: 4 KiB read buffer
+/// (larger messages stream into the message buffer), 1 KiB initial write buffer.
+pub fn small_builder() -> WsStreamBuilder {
+    WsStreamBuilder::new()
+        .disable_nagle()
+        .buffer_capacity(4 * 1024)
+        .write_buffer_capacity(1024)
+}
+
+/// Connects (default or small configuration) and receives the first message.
+pub async fn connect_first(rt: Runtime, url: &str, small: bool) -> anyhow::Result<ClientStream> {
+    let builder = if small {
+        small_builder()
+    } else {
+        WsStreamBuilder::new().disable_nagle()
+    };
+    let mut ws = builder.runtime(rt).connect(url).await?;
+    anyhow::ensure!(
+        matches!(ws.recv().await?, Some(Message::Text(_))),
+        "no first message"
+    );
+    Ok(ws)
+}
+
 pub async fn recv(
     rt: Runtime,
     url: &str,

@@ -69,3 +69,27 @@ pub async fn send(url: &str, size: usize, count: u64) -> anyhow::Result<Duration
     }
     Ok(start.elapsed())
 }
+
+/// Connects (default, or 4 KiB read / 1 KiB write buffers) and receives the first message.
+pub async fn connect_first(
+    url: &str,
+    small: bool,
+) -> anyhow::Result<(
+    nexus_async_net_published::ws::WsReader,
+    nexus_async_net_published::ws::WsWriter,
+    nexus_async_net_published::ws::MaybeTls,
+)> {
+    let mut b = WsStreamBuilder::new().disable_nagle();
+    if small {
+        b = b.buffer_capacity(4 * 1024).write_buffer_capacity(1024);
+    }
+    let (mut rx, tx, mut conn) = b.connect(url).await.map_err(err)?;
+    anyhow::ensure!(
+        matches!(
+            rx.recv(&mut conn).await.map_err(err)?,
+            Some(Message::Text(_))
+        ),
+        "no first message"
+    );
+    Ok((rx, tx, conn))
+}

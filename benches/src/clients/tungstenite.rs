@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use futures::{Sink, SinkExt, Stream, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Error, Message};
 
 use super::{Kind, check_len};
@@ -12,10 +13,18 @@ use super::{Kind, check_len};
 pub async fn connect_tokio(
     url: &str,
 ) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+    connect_tokio_with(url, None).await
+}
+
+/// As [`connect_tokio`], with a config.
+pub async fn connect_tokio_with(
+    url: &str,
+    config: Option<WebSocketConfig>,
+) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
     let addr = super::host_port(url)?;
     let tcp = tokio::net::TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
-    let (ws, _) = tokio_tungstenite::client_async(url, tcp).await?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, tcp, config).await?;
     Ok(ws)
 }
 
@@ -23,11 +32,26 @@ pub async fn connect_tokio(
 pub async fn connect_smol(
     url: &str,
 ) -> anyhow::Result<async_tungstenite::WebSocketStream<smol::net::TcpStream>> {
+    connect_smol_with(url, None).await
+}
+
+/// As [`connect_smol`], with a config.
+pub async fn connect_smol_with(
+    url: &str,
+    config: Option<WebSocketConfig>,
+) -> anyhow::Result<async_tungstenite::WebSocketStream<smol::net::TcpStream>> {
     let addr = super::host_port(url)?;
     let tcp = smol::net::TcpStream::connect(addr).await?;
     tcp.set_nodelay(true)?;
-    let (ws, _) = async_tungstenite::client_async(url, tcp).await?;
+    let (ws, _) = async_tungstenite::client_async_with_config(url, tcp, config).await?;
     Ok(ws)
+}
+
+/// tungstenite's small-buffer settings (the defaults are 128 KiB read, 128 KiB write).
+pub fn small_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
 }
 
 pub async fn recv<W>(mut ws: W, kind: Kind, size: usize, count: u64) -> anyhow::Result<Duration>
