@@ -5,16 +5,16 @@
 mod clients;
 mod plot;
 mod report;
+mod rest;
 mod server;
 mod stats;
 mod wire;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clients::{Kind, Lib, Op, Outcome};
+use clients::{Addrs, Kind, Lib, Op, Outcome};
 
 /// Which part of the suite a case belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -23,10 +23,19 @@ pub enum Group {
     Echo,
     Send,
     Idle,
+    Rest,
+    Pool,
 }
 
 impl Group {
-    const ALL: [Group; 4] = [Group::Recv, Group::Echo, Group::Send, Group::Idle];
+    const ALL: [Group; 6] = [
+        Group::Recv,
+        Group::Echo,
+        Group::Send,
+        Group::Idle,
+        Group::Rest,
+        Group::Pool,
+    ];
 
     fn key(self) -> &'static str {
         match self {
@@ -34,6 +43,8 @@ impl Group {
             Group::Echo => "echo",
             Group::Send => "send",
             Group::Idle => "idle",
+            Group::Rest => "rest",
+            Group::Pool => "pool",
         }
     }
 }
@@ -46,6 +57,8 @@ pub struct Case {
     pub size: usize,
     pub kind: Kind,
     pub op: Op,
+    /// The clients that run this case.
+    pub libs: Vec<Lib>,
 }
 
 /// Everything measured for one (case, client).
@@ -94,8 +107,10 @@ report [options]
   --runs N          runs per case, interleaved across clients (default 5)
   --scale F         message counts times F (default 1.0; 0.1 for a smoke test)
   --libs a,b        only these clients: ours-tokio ours-smol ours-async-std published
-                    fastwebsockets tokio-tungstenite async-tungstenite
-  --groups a,b      only these groups: recv echo send idle
+                    fastwebsockets tokio-tungstenite async-tungstenite rest-ours
+                    rest-ours-pool rest-published rest-published-pool reqwest
+                    hyper-conn hyper-client
+  --groups a,b      only these groups: recv echo send idle rest pool
   --out PATH        markdown to write (default: <repo>/docs/performance.md);
                     '-' prints it instead, and plots are not written
   --timeout SECS    give up on one measurement after SECS (default 120)";
@@ -104,7 +119,7 @@ fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         runs: 5,
         scale: 1.0,
-        libs: Lib::ALL.to_vec(),
+        libs: Lib::all().collect(),
         groups: Group::ALL.to_vec(),
         out: Some(repo_root().join("docs/performance.md")),
         timeout: Duration::from_secs(120),
@@ -128,8 +143,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 args.libs = v
                     .split(',')
                     .map(|k| {
-                        Lib::ALL
-                            .into_iter()
+                        Lib::all()
                             .find(|l| l.key() == k)
                             .ok_or_else(|| anyhow::anyhow!("unknown client {k}"))
                     })
@@ -190,6 +204,7 @@ fn cases(args: &Args) -> Vec<Case> {
                         size,
                         count: scaled(count, s),
                     },
+                    libs: Lib::WS.to_vec(),
                 });
             }
         }
@@ -206,6 +221,7 @@ fn cases(args: &Args) -> Vec<Case> {
                     count: scaled(20_000, s) as usize,
                     warmup: scaled(2_000, s) as usize,
                 },
+                libs: Lib::WS.to_vec(),
             });
         }
     }
@@ -219,6 +235,7 @@ fn cases(args: &Args) -> Vec<Case> {
                 size: 128,
                 count: scaled(300_000, s),
             },
+            libs: Lib::WS.to_vec(),
         });
     }
     if args.groups.contains(&Group::Idle) {
@@ -234,10 +251,62 @@ fn cases(args: &Args) -> Vec<Case> {
                 size: conns,
                 kind: Kind::Text,
                 op: Op::Idle { conns, small },
+                libs: Lib::WS.to_vec(),
             });
         }
     }
+    if args.groups.contains(&Group::Rest) {
+        // Total requests per run, split over the callers.
+        let total = scaled(40_000, s) as usize;
+        for (conns, callers) in [(1usize, 1usize), (4, 4)] {
+            let libs = if callers == 1 {
+                Lib::REST.to_vec()
+            } else {
+                vec![
+                    Lib::RestOursPool,
+                    Lib::RestPublishedPool,
+                    Lib::HyperConn,
+                    Lib::HyperClient,
+                    Lib::Reqwest,
+                ]
+            };
+            out.push(Case {
+                group: Group::Rest,
+                label: if callers == 1 {
+                    "1 connection".into()
+                } else {
+                    format!("{conns} connections, {callers} callers")
+                },
+                size: super_body_len(),
+                kind: Kind::Binary,
+                op: Op::Rest {
+                    conns,
+                    callers,
+                    warmup: total / callers / 10,
+                    count: total / callers,
+                },
+                libs,
+            });
+        }
+    }
+    if args.groups.contains(&Group::Pool) {
+        out.push(Case {
+            group: Group::Pool,
+            label: "try_acquire + release".into(),
+            size: 0,
+            kind: Kind::Binary,
+            op: Op::PoolCycle {
+                count: scaled(5_000_000, s),
+            },
+            libs: vec![Lib::RestOursPool, Lib::RestPublishedPool],
+        });
+    }
     out
+}
+
+/// Request body size, for the tables.
+fn super_body_len() -> usize {
+    rest::BODY.len()
 }
 
 /// "40 B", "16 KiB".
@@ -250,7 +319,7 @@ pub fn size_label(size: usize) -> String {
 }
 
 /// Runs one measurement on a fresh thread so that a hung client cannot stop the suite.
-fn measure(lib: Lib, addr: SocketAddr, op: Op, timeout: Duration) -> anyhow::Result<Outcome> {
+fn measure(lib: Lib, addr: Addrs, op: Op, timeout: Duration) -> anyhow::Result<Outcome> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name(format!("client-{}", lib.key()))
@@ -270,21 +339,31 @@ fn main() -> anyhow::Result<()> {
     }
     let args = parse_args()?;
     let started = Instant::now();
-    let addr = server::start()?;
+    let addr = Addrs {
+        ws: server::start()?,
+        rest: rest::server::start()?,
+    };
     let cases = cases(&args);
     let mut cells: HashMap<(usize, Lib), Cell> = HashMap::new();
     eprintln!(
-        "server on {addr}; {} cases x {} clients x {} runs",
+        "servers on {} (WebSocket) and {} (HTTP); {} cases, {} runs",
+        addr.ws,
+        addr.rest,
         cases.len(),
-        args.libs.len(),
         args.runs
     );
     for run in 0..args.runs {
         for (ci, case) in cases.iter().enumerate() {
             // Rotate the client order every run so that no client always goes first.
-            let n = args.libs.len();
+            let libs: Vec<Lib> = case
+                .libs
+                .iter()
+                .copied()
+                .filter(|l| args.libs.contains(l))
+                .collect();
+            let n = libs.len();
             for k in 0..n {
-                let lib = args.libs[(k + run + ci) % n];
+                let lib = libs[(k + run + ci) % n];
                 let cell = cells.entry((ci, lib)).or_default();
                 let t0 = Instant::now();
                 let res = measure(lib, addr, case.op, args.timeout);
@@ -292,7 +371,8 @@ fn main() -> anyhow::Result<()> {
                     Ok(Outcome::Elapsed(d)) => {
                         let count = match case.op {
                             Op::Recv { count, .. } | Op::Send { count, .. } => count,
-                            Op::Echo { .. } | Op::Idle { .. } => 0,
+                            Op::PoolCycle { count } => count,
+                            Op::Echo { .. } | Op::Idle { .. } | Op::Rest { .. } => 0,
                         };
                         let rate = count as f64 / d.as_secs_f64();
                         cell.rates.push(rate);
@@ -307,6 +387,19 @@ fn main() -> anyhow::Result<()> {
                             p[0] as f64 / 1e3,
                             p[2] as f64 / 1e3,
                             p[3] as f64 / 1e3
+                        )
+                    }
+                    Ok(Outcome::Rest(elapsed, samples)) => {
+                        let rate = samples.len() as f64 / elapsed.as_secs_f64();
+                        cell.rates.push(rate);
+                        let p = stats::percentiles(&samples);
+                        cell.lat.push(p);
+                        cell.samples.extend_from_slice(&samples);
+                        format!(
+                            "{:.1} k req/s  p50 {:.2} us  p99 {:.2} us",
+                            rate / 1e3,
+                            p[0] as f64 / 1e3,
+                            p[2] as f64 / 1e3
                         )
                     }
                     Ok(Outcome::Memory(bytes)) => {

@@ -71,8 +71,7 @@ pub fn child_main(args: &[String]) -> anyhow::Result<()> {
     let [lib, addr, conns, config] = args else {
         anyhow::bail!("usage: {CHILD_FLAG} <lib> <addr> <conns> <small|default>");
     };
-    let lib = Lib::ALL
-        .into_iter()
+    let lib = Lib::all()
         .find(|l| l.key() == lib)
         .ok_or_else(|| anyhow::anyhow!("unknown client {lib}"))?;
     let addr: SocketAddr = addr.parse()?;
@@ -88,9 +87,11 @@ fn measure(lib: Lib, addr: SocketAddr, conns: usize, small: bool) -> anyhow::Res
     let url = url.as_str();
     match lib {
         #[cfg(feature = "ours")]
-        Lib::OursTokio => super::tokio_rt()?.block_on(hold(conns, || {
-            super::ours::connect_first(nexus_async_net::rt::Runtime::tokio(), url, small)
-        })),
+        Lib::OursTokio => super::tokio_rt()?.block_on(async {
+            let rt = nexus_async_net::rt::Runtime::tokio()
+                .ok_or_else(|| anyhow::anyhow!("no tokio runtime"))?;
+            hold(conns, || super::ours::connect_first(rt.clone(), url, small)).await
+        }),
         #[cfg(feature = "ours")]
         Lib::OursSmol => smol::block_on(hold(conns, || {
             super::ours::connect_first(nexus_async_net::rt::Runtime::smol(), url, small)
@@ -123,5 +124,6 @@ fn measure(lib: Lib, addr: SocketAddr, conns: usize, small: bool) -> anyhow::Res
             ws.next().await.transpose()?;
             Ok(ws)
         })),
+        other => anyhow::bail!("{} is not a WebSocket client", other.name()),
     }
 }

@@ -27,11 +27,25 @@ pub enum Lib {
     FastWebSockets,
     /// async-tungstenite on smol.
     AsyncTungstenite,
+    /// REST: this crate's `HttpConnection` (tokio).
+    RestOurs,
+    /// REST: this crate's pool (tokio).
+    RestOursPool,
+    /// REST: the published crate's `HttpConnection`.
+    RestPublished,
+    /// REST: the published crate's `ClientPool`.
+    RestPublishedPool,
+    /// REST: reqwest.
+    Reqwest,
+    /// REST: hyper's `client::conn::http1`.
+    HyperConn,
+    /// REST: hyper-util's pooled legacy `Client`.
+    HyperClient,
 }
 
 impl Lib {
-    /// Every client, ours first.
-    pub const ALL: [Lib; 7] = [
+    /// Every WebSocket client, ours first.
+    pub const WS: [Lib; 7] = [
         Lib::OursTokio,
         Lib::OursSmol,
         Lib::OursAsyncStd,
@@ -40,6 +54,22 @@ impl Lib {
         Lib::TokioTungstenite,
         Lib::AsyncTungstenite,
     ];
+
+    /// Every REST client, ours first.
+    pub const REST: [Lib; 7] = [
+        Lib::RestOurs,
+        Lib::RestOursPool,
+        Lib::RestPublished,
+        Lib::RestPublishedPool,
+        Lib::HyperConn,
+        Lib::HyperClient,
+        Lib::Reqwest,
+    ];
+
+    /// Every client.
+    pub fn all() -> impl Iterator<Item = Lib> {
+        Lib::WS.into_iter().chain(Lib::REST)
+    }
 
     /// The label used in tables and plots.
     pub fn name(self) -> &'static str {
@@ -51,6 +81,13 @@ impl Lib {
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",
             Lib::AsyncTungstenite => "async-tungstenite (smol)",
+            Lib::RestOurs => "ours HttpConnection",
+            Lib::RestOursPool => "ours ClientPool",
+            Lib::RestPublished => "nexus-async-net 0.9.1 HttpConnection",
+            Lib::RestPublishedPool => "nexus-async-net 0.9.1 ClientPool",
+            Lib::Reqwest => "reqwest",
+            Lib::HyperConn => "hyper conn::http1",
+            Lib::HyperClient => "hyper-util Client",
         }
     }
 
@@ -64,12 +101,30 @@ impl Lib {
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",
             Lib::AsyncTungstenite => "async-tungstenite",
+            Lib::RestOurs => "rest-ours",
+            Lib::RestOursPool => "rest-ours-pool",
+            Lib::RestPublished => "rest-published",
+            Lib::RestPublishedPool => "rest-published-pool",
+            Lib::Reqwest => "reqwest",
+            Lib::HyperConn => "hyper-conn",
+            Lib::HyperClient => "hyper-client",
         }
     }
 
     /// Whether this is one of our own rows.
     pub fn is_ours(self) -> bool {
-        matches!(self, Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd)
+        matches!(
+            self,
+            Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd | Lib::RestOurs | Lib::RestOursPool
+        )
+    }
+
+    /// The published crate, REST side, for ratios.
+    pub fn is_published(self) -> bool {
+        matches!(
+            self,
+            Lib::Published | Lib::RestPublished | Lib::RestPublishedPool
+        )
     }
 }
 
@@ -105,6 +160,16 @@ pub enum Op {
     /// Hold `conns` connections that each received one message; resident memory per
     /// connection. `small` selects each library's small-buffer settings, where it has any.
     Idle { conns: usize, small: bool },
+    /// REST: `callers` concurrent callers over `conns` connections, `warmup` then `count`
+    /// requests per caller.
+    Rest {
+        conns: usize,
+        callers: usize,
+        warmup: usize,
+        count: usize,
+    },
+    /// REST pool: `count` times try_acquire + release, no I/O.
+    PoolCycle { count: u64 },
 }
 
 /// What one measurement produced.
@@ -115,6 +180,15 @@ pub enum Outcome {
     Latency(Vec<u64>),
     /// Resident bytes per connection.
     Memory(f64),
+    /// Wall time of the timed phase and every request's latency (ns).
+    Rest(Duration, Vec<u64>),
+}
+
+/// The two servers.
+#[derive(Clone, Copy, Debug)]
+pub struct Addrs {
+    pub ws: SocketAddr,
+    pub rest: SocketAddr,
 }
 
 fn url(addr: SocketAddr, op: &Op) -> String {
@@ -128,6 +202,7 @@ fn url(addr: SocketAddr, op: &Op) -> String {
         Op::Echo { .. } => format!("ws://{addr}/echo"),
         Op::Send { count, .. } => format!("ws://{addr}/discard?count={count}"),
         Op::Idle { .. } => format!("ws://{addr}/idle"),
+        Op::Rest { .. } | Op::PoolCycle { .. } => String::new(),
     }
 }
 
@@ -159,16 +234,22 @@ fn outcome_l(r: anyhow::Result<Vec<u64>>) -> anyhow::Result<Outcome> {
 }
 
 /// Runs one measurement with one client, on a fresh runtime on the calling thread.
-pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
-    if let Op::Idle { conns, small } = *op {
-        return idle::in_child(lib, addr, conns, small).map(Outcome::Memory);
+pub fn run(lib: Lib, addrs: Addrs, op: &Op) -> anyhow::Result<Outcome> {
+    let addr = addrs.ws;
+    match *op {
+        Op::Idle { conns, small } => {
+            return idle::in_child(lib, addr, conns, small).map(Outcome::Memory);
+        }
+        Op::Rest { .. } | Op::PoolCycle { .. } => return crate::rest::run(lib, addrs.rest, op),
+        _ => {}
     }
     let url = url(addr, op);
     let url = url.as_str();
     match lib {
         #[cfg(feature = "ours")]
         Lib::OursTokio => tokio_rt()?.block_on(async {
-            let rt = nexus_async_net::rt::Runtime::tokio();
+            let rt = nexus_async_net::rt::Runtime::tokio()
+                .ok_or_else(|| anyhow::anyhow!("no tokio runtime"))?;
             run_ours(rt, url, op).await
         }),
         #[cfg(feature = "ours")]
@@ -181,6 +262,13 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
         Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd => {
             anyhow::bail!("built without the `ours` feature")
         }
+        Lib::RestOurs
+        | Lib::RestOursPool
+        | Lib::RestPublished
+        | Lib::RestPublishedPool
+        | Lib::Reqwest
+        | Lib::HyperConn
+        | Lib::HyperClient => anyhow::bail!("{} is a REST client", lib.name()),
         Lib::Published => tokio_rt()?.block_on(async {
             match *op {
                 Op::Recv { kind, size, count } => {
@@ -192,7 +280,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(published::echo(url, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(published::send(url, size, count).await),
-                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
+                _ => unreachable!("handled above"),
             }
         }),
         Lib::FastWebSockets => tokio_rt()?.block_on(async {
@@ -206,7 +294,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(fastws::echo(url, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(fastws::send(url, size, count).await),
-                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
+                _ => unreachable!("handled above"),
             }
         }),
         Lib::TokioTungstenite => tokio_rt()?.block_on(async {
@@ -221,7 +309,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(tungstenite::echo(ws, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(tungstenite::send(ws, size, count).await),
-                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
+                _ => unreachable!("handled above"),
             }
         }),
         Lib::AsyncTungstenite => smol::block_on(async {
@@ -236,7 +324,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     warmup,
                 } => outcome_l(tungstenite::echo(ws, size, count, warmup).await),
                 Op::Send { size, count } => outcome_d(tungstenite::send(ws, size, count).await),
-                Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
+                _ => unreachable!("handled above"),
             }
         }),
     }
@@ -252,6 +340,6 @@ async fn run_ours(rt: nexus_async_net::rt::Runtime, url: &str, op: &Op) -> anyho
             warmup,
         } => outcome_l(ours::echo(rt, url, size, count, warmup).await),
         Op::Send { size, count } => outcome_d(ours::send(rt, url, size, count).await),
-        Op::Idle { .. } => anyhow::bail!("idle runs in a child process"),
+        _ => unreachable!("handled above"),
     }
 }
