@@ -100,6 +100,8 @@ struct Args {
     groups: Vec<Group>,
     out: Option<PathBuf>,
     timeout: Duration,
+    /// Only cases whose label contains this text.
+    only: Option<String>,
 }
 
 const HELP: &str = "\
@@ -113,6 +115,7 @@ report [options]
   --groups a,b      only these groups: recv echo send idle rest pool
   --out PATH        markdown to write (default: <repo>/docs/performance.md);
                     '-' prints it instead, and plots are not written
+  --cases TEXT      only cases whose label contains TEXT (e.g. \"40 B binary\")
   --timeout SECS    give up on one measurement after SECS (default 120)";
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -123,6 +126,7 @@ fn parse_args() -> anyhow::Result<Args> {
         groups: Group::ALL.to_vec(),
         out: Some(repo_root().join("docs/performance.md")),
         timeout: Duration::from_secs(120),
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
@@ -133,6 +137,7 @@ fn parse_args() -> anyhow::Result<Args> {
         match a.as_str() {
             "--runs" => args.runs = val()?.parse()?,
             "--scale" => args.scale = val()?.parse()?,
+            "--cases" => args.only = Some(val()?),
             "--timeout" => args.timeout = Duration::from_secs(val()?.parse()?),
             "--out" => {
                 let v = val()?;
@@ -343,7 +348,10 @@ fn main() -> anyhow::Result<()> {
         ws: server::start()?,
         rest: rest::server::start()?,
     };
-    let cases = cases(&args);
+    let mut cases = cases(&args);
+    if let Some(only) = &args.only {
+        cases.retain(|c| c.label.contains(only.as_str()));
+    }
     let mut cells: HashMap<(usize, Lib), Cell> = HashMap::new();
     eprintln!(
         "servers on {} (WebSocket) and {} (HTTP); {} cases, {} runs",

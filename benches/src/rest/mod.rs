@@ -1,6 +1,8 @@
 //! REST: keep-alive request/response round trips against one local server.
 
 pub mod clients;
+#[cfg(feature = "ours-rest")]
+mod ours;
 pub mod server;
 
 /// The request every client sends: `POST /api/v3/order` with this JSON body.
@@ -44,7 +46,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     }
                     #[cfg(feature = "ours-rest")]
                     Lib::RestOurs if callers == 1 => ours::conn(addr, warmup, count).await?,
-                    #[cfg(feature = "ours-rest")]
+                    #[cfg(feature = "ours-pool")]
                     Lib::RestOursPool => ours::pooled(addr, conns, callers, warmup, count).await?,
                     other => anyhow::bail!("{} does not run this case", other.name()),
                 };
@@ -54,7 +56,7 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                 Lib::RestPublishedPool => Ok(Outcome::Elapsed(
                     clients::published_cycle(addr, count).await?,
                 )),
-                #[cfg(feature = "ours-rest")]
+                #[cfg(feature = "ours-pool")]
                 Lib::RestOursPool => Ok(Outcome::Elapsed(ours::cycle(addr, count).await?)),
                 other => anyhow::bail!("{} has no pool", other.name()),
             },
