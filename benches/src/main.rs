@@ -106,7 +106,7 @@ struct Args {
 
 const HELP: &str = "\
 report [options]
-  --runs N          runs per case, interleaved across clients (default 5)
+  --runs N          runs per case, interleaved across clients (default 7)
   --scale F         message counts times F (default 1.0; 0.1 for a smoke test)
   --libs a,b        only these clients: ours-tokio ours-smol ours-async-std published
                     fastwebsockets tokio-tungstenite async-tungstenite rest-ours
@@ -120,9 +120,9 @@ report [options]
 
 fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
-        runs: 5,
+        runs: 7,
         scale: 1.0,
-        libs: Lib::all().collect(),
+        libs: Lib::all().filter(|l| l.available()).collect(),
         groups: Group::ALL.to_vec(),
         out: Some(repo_root().join("docs/performance.md")),
         timeout: Duration::from_secs(120),

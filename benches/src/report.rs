@@ -559,7 +559,7 @@ pub fn markdown(r: &Results, plots: Option<&Plots>) -> String {
     let _ = writeln!(o, "## Run-to-run spread\n");
     let _ = writeln!(
         o,
-        "(max − min) / median over the runs, worst case per client and group: a ratio between \
+        "Interquartile range of the runs over their median (p50 for latencies), worst case per client and group: a ratio between \
          two clients is only meaningful when it is larger than this.\n"
     );
     let groups: Vec<Group> = Group::ALL

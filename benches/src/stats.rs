@@ -39,10 +39,11 @@ pub fn percentiles(samples: &[u64]) -> [u64; 4] {
     PERCENTILES.map(|(q, _)| quantile(&s, q))
 }
 
-/// (max - min) / median of the runs, as a fraction: how noisy the measurement was.
+/// Interquartile range over median: how noisy the runs were, robust to one bad run.
 pub fn spread(xs: &[f64]) -> Option<f64> {
     let m = median(xs)?;
-    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (m > 0.0).then(|| (hi - lo) / m)
+    let mut v: Vec<f64> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    v.sort_by(f64::total_cmp);
+    let q = |p: f64| v[((p * (v.len() - 1) as f64).round() as usize).min(v.len() - 1)];
+    (m > 0.0).then(|| (q(0.75) - q(0.25)) / m)
 }

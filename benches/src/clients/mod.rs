@@ -111,6 +111,16 @@ impl Lib {
         }
     }
 
+    /// Whether this build has the client (ours are behind cargo features).
+    pub fn available(self) -> bool {
+        match self {
+            Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd => cfg!(feature = "ours"),
+            Lib::RestOurs => cfg!(feature = "ours-rest"),
+            Lib::RestOursPool => cfg!(feature = "ours-pool"),
+            _ => true,
+        }
+    }
+
     /// Whether this is one of our own rows.
     pub fn is_ours(self) -> bool {
         matches!(
