@@ -147,14 +147,18 @@ async fn drain(sock: &mut TcpStream) {
 
 /// Reads client frames, calling `on_frame(opcode, payload, out)` for each; whatever the
 /// callback appends to `out` is written back once the buffered frames are handled.
-async fn frames<F>(sock: &mut TcpStream, mut buf: Vec<u8>, mut on_frame: F) -> anyhow::Result<()>
+/// The read buffer is zeroed once and grows only for frames larger than it.
+async fn frames<F>(sock: &mut TcpStream, leftover: Vec<u8>, mut on_frame: F) -> anyhow::Result<()>
 where
     F: FnMut(u8, &[u8], &mut Vec<u8>) -> bool,
 {
     let mut out = Vec::with_capacity(64 * 1024);
-    let mut start = 0;
+    let mut buf = vec![0u8; (256 * 1024).max(leftover.len())];
+    buf[..leftover.len()].copy_from_slice(&leftover);
+    let mut len = leftover.len();
     loop {
-        while let Some(f) = wire::parse_client_frame(&buf[start..]) {
+        let mut start = 0;
+        while let Some(f) = wire::parse_client_frame(&buf[start..len]) {
             let at = start + f.payload_at;
             let payload = &mut buf[at..at + f.payload_len];
             if let Some(mask) = f.mask {
@@ -183,18 +187,17 @@ where
             sock.write_all(&out).await?;
             out.clear();
         }
-        buf.drain(..start);
-        start = 0;
-        let len = buf.len();
-        if buf.capacity() - len < 16 * 1024 {
-            buf.reserve(64 * 1024);
+        buf.copy_within(start..len, 0);
+        len -= start;
+        if len == buf.len() {
+            // A frame larger than the buffer: grow (benchmarks send at most 16 KiB).
+            buf.resize(buf.len() * 2, 0);
         }
-        buf.resize(buf.capacity(), 0);
         let n = sock.read(&mut buf[len..]).await?;
-        buf.truncate(len + n);
         if n == 0 {
             return Ok(());
         }
+        len += n;
     }
 }
 
