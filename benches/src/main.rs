@@ -108,7 +108,8 @@ const HELP: &str = "\
 report [options]
   --runs N          runs per case, interleaved across clients (default 7)
   --scale F         message counts times F (default 1.0; 0.1 for a smoke test)
-  --libs a,b        only these clients: ours-tokio ours-smol ours-async-std published
+  --libs a,b        only these clients: ours-tokio ours-smol ours-async-std
+                    ours-tokio-small published
                     fastwebsockets tokio-tungstenite async-tungstenite rest-ours
                     rest-ours-pool rest-published rest-published-pool reqwest
                     hyper-conn hyper-client
@@ -209,7 +210,7 @@ fn cases(args: &Args) -> Vec<Case> {
                         size,
                         count: scaled(count, s),
                     },
-                    libs: Lib::WS.to_vec(),
+                    libs: Lib::WS.into_iter().chain([Lib::OursTokioSmall]).collect(),
                 });
             }
         }

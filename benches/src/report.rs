@@ -236,6 +236,9 @@ pub fn markdown(r: &Results, plots: Option<&Plots>) -> String {
     for (k, v) in machine() {
         let _ = writeln!(o, "| {k} | {v} |");
     }
+    if let Ok(note) = std::env::var("BENCH_NOTE") {
+        let _ = writeln!(o, "| note | {note} |");
+    }
     let _ = writeln!(
         o,
         "| runs per case | {} (message counts ×{}) |",

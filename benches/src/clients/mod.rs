@@ -19,6 +19,8 @@ pub enum Lib {
     OursSmol,
     /// This crate on async-std.
     OursAsyncStd,
+    /// This crate on tokio with the small-buffer configuration (receive cases only).
+    OursTokioSmall,
     /// nexus-async-net 0.9.1 from crates.io (tokio current-thread).
     Published,
     /// tokio-tungstenite (tokio current-thread).
@@ -68,7 +70,12 @@ impl Lib {
 
     /// Every client.
     pub fn all() -> impl Iterator<Item = Lib> {
-        Lib::WS.into_iter().chain(Lib::REST)
+        let (ours, peers) = Lib::WS.split_at(3);
+        ours.iter()
+            .copied()
+            .chain([Lib::OursTokioSmall])
+            .chain(peers.iter().copied())
+            .chain(Lib::REST)
     }
 
     /// The label used in tables and plots.
@@ -77,6 +84,7 @@ impl Lib {
             Lib::OursTokio => "ours (tokio)",
             Lib::OursSmol => "ours (smol)",
             Lib::OursAsyncStd => "ours (async-std)",
+            Lib::OursTokioSmall => "ours (tokio, 4 KiB buffer)",
             Lib::Published => "nexus-async-net 0.9.1",
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",
@@ -97,6 +105,7 @@ impl Lib {
             Lib::OursTokio => "ours-tokio",
             Lib::OursSmol => "ours-smol",
             Lib::OursAsyncStd => "ours-async-std",
+            Lib::OursTokioSmall => "ours-tokio-small",
             Lib::Published => "published",
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",
@@ -114,7 +123,9 @@ impl Lib {
     /// Whether this build has the client (ours are behind cargo features).
     pub fn available(self) -> bool {
         match self {
-            Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd => cfg!(feature = "ours"),
+            Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd | Lib::OursTokioSmall => {
+                cfg!(feature = "ours")
+            }
             Lib::RestOurs => cfg!(feature = "ours-rest"),
             Lib::RestOursPool => cfg!(feature = "ours-pool"),
             _ => true,
@@ -125,7 +136,12 @@ impl Lib {
     pub fn is_ours(self) -> bool {
         matches!(
             self,
-            Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd | Lib::RestOurs | Lib::RestOursPool
+            Lib::OursTokio
+                | Lib::OursSmol
+                | Lib::OursAsyncStd
+                | Lib::OursTokioSmall
+                | Lib::RestOurs
+                | Lib::RestOursPool
         )
     }
 
@@ -268,8 +284,20 @@ pub fn run(lib: Lib, addrs: Addrs, op: &Op) -> anyhow::Result<Outcome> {
         Lib::OursAsyncStd => {
             async_std::task::block_on(run_ours(nexus_async_net::rt::Runtime::async_std(), url, op))
         }
+        #[cfg(feature = "ours")]
+        Lib::OursTokioSmall => tokio_rt()?.block_on(async {
+            let rt = nexus_async_net::rt::Runtime::tokio()
+                .ok_or_else(|| anyhow::anyhow!("no tokio runtime"))?;
+            match *op {
+                Op::Recv { kind, size, count } => outcome_d(
+                    ours::recv_with(ours::small_builder().runtime(rt), url, kind, size, count)
+                        .await,
+                ),
+                _ => anyhow::bail!("the small-buffer client runs the receive cases only"),
+            }
+        }),
         #[cfg(not(feature = "ours"))]
-        Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd => {
+        Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd | Lib::OursTokioSmall => {
             anyhow::bail!("built without the `ours` feature")
         }
         Lib::RestOurs

@@ -46,7 +46,25 @@ pub async fn recv(
     size: usize,
     count: u64,
 ) -> anyhow::Result<Duration> {
-    let mut ws = connect(rt, url).await?;
+    recv_with(
+        WsStreamBuilder::new().runtime(rt).disable_nagle(),
+        url,
+        kind,
+        size,
+        count,
+    )
+    .await
+}
+
+/// Receive throughput with a given builder configuration.
+pub async fn recv_with(
+    builder: WsStreamBuilder,
+    url: &str,
+    kind: Kind,
+    size: usize,
+    count: u64,
+) -> anyhow::Result<Duration> {
+    let mut ws = builder.connect(url).await?;
     let start = Instant::now();
     let mut seen = 0u64;
     while seen < count {
