@@ -451,8 +451,9 @@ pub fn markdown(r: &Results, plots: Option<&Plots>) -> String {
             "{conns} client connections held open in a child process, each after receiving one \
              100-byte text message; resident set growth (VmRSS) divided by {conns}, kB = 1000 \
              bytes, median. Kernel socket buffers are not included. *Small buffers* is ours with \
-             `.buffer_capacity(4 * 1024).write_buffer_capacity(1024)` (the configuration \
-             documented for many connections), the published crate with the same two settings, \
+             `.buffer_capacity(1024).write_buffer_capacity(256)` (the configuration documented \
+             for many connections; its receive throughput is the *ours (tokio, 1 KiB buffers)* \
+             row above), the published crate with 4 KiB read / 1 KiB write buffers, \
              tungstenite with `read_buffer_size(4096).write_buffer_size(0)`; fastwebsockets has no \
              buffer knob (its read buffer starts at 8 KiB).\n"
         );

@@ -84,7 +84,7 @@ impl Lib {
             Lib::OursTokio => "ours (tokio)",
             Lib::OursSmol => "ours (smol)",
             Lib::OursAsyncStd => "ours (async-std)",
-            Lib::OursTokioSmall => "ours (tokio, 4 KiB buffer)",
+            Lib::OursTokioSmall => "ours (tokio, 1 KiB buffers)",
             Lib::Published => "nexus-async-net 0.9.1",
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",

@@ -15,14 +15,20 @@ async fn connect(rt: Runtime, url: &str) -> anyhow::Result<ClientStream> {
         .await?)
 }
 
-/// The configuration documented for many mostly idle connections: 4 KiB read buffer
-/// (larger messages stream into the message buffer), 1 KiB initial write buffer.
+/// The configuration documented for many mostly idle connections: a read buffer of
+/// `SMALL_READ` bytes (larger messages stream into the message buffer), `SMALL_WRITE`
+/// bytes of initial write buffer (larger sends grow it).
 pub fn small_builder() -> WsStreamBuilder {
     WsStreamBuilder::new()
         .disable_nagle()
-        .buffer_capacity(4 * 1024)
-        .write_buffer_capacity(1024)
+        .buffer_capacity(SMALL_READ)
+        .write_buffer_capacity(SMALL_WRITE)
 }
+
+/// Read buffer of the small configuration.
+pub const SMALL_READ: usize = 1024;
+/// Initial write buffer of the small configuration.
+pub const SMALL_WRITE: usize = 256;
 
 /// Connects (default or small configuration) and receives the first message.
 pub async fn connect_first(rt: Runtime, url: &str, small: bool) -> anyhow::Result<ClientStream> {
