@@ -263,7 +263,7 @@ fn cases(args: &Args) -> Vec<Case> {
     }
     if args.groups.contains(&Group::Rest) {
         // Total requests per run, split over the callers.
-        let total = scaled(40_000, s) as usize;
+        let total = scaled(30_000, s) as usize;
         for (conns, callers) in [(1usize, 1usize), (4, 4)] {
             let libs = if callers == 1 {
                 Lib::REST.to_vec()

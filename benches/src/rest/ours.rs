@@ -1,7 +1,9 @@
 //! This crate's REST clients on tokio: `HttpConnection` and the pool.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+#[cfg(feature = "ours-pool")]
+use std::time::Duration;
+use std::time::Instant;
 
 use nexus_async_net::rest::{HttpConnectionBuilder, RequestWriter, ResponseReader};
 use nexus_async_net::rt::Runtime;

@@ -51,16 +51,34 @@ pub fn start() -> anyhow::Result<SocketAddr> {
     rx.recv()?
 }
 
-/// Where a complete request ends within `buf`, if one is there.
+/// Where a complete request ends within `buf`, if one is there. A byte scan, no UTF-8
+/// or string splitting: the server must stay far cheaper than any client.
 fn request_end(buf: &[u8]) -> Option<usize> {
-    let head = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let text = std::str::from_utf8(&buf[..head]).ok()?;
-    let body = text
-        .split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
+    // Header lines end in CRLF; the head ends at the first empty line.
+    let mut head = None;
+    let mut line_start = 0;
+    let mut lines = 0;
+    for (i, _) in buf.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+        if i == line_start + 1 && lines > 0 {
+            head = Some(i + 1);
+            break;
+        }
+        line_start = i + 1;
+        lines += 1;
+    }
+    let head = head?;
+    let mut body = 0usize;
+    for line in buf[..head].split(|&b| b == b'\n') {
+        const NAME: &[u8] = b"content-length:";
+        if line.len() > NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            body = line[NAME.len()..]
+                .iter()
+                .filter(|b| b.is_ascii_digit())
+                .fold(0usize, |n, &d| {
+                    n.saturating_mul(10).saturating_add(usize::from(d - b'0'))
+                });
+        }
+    }
     (buf.len() >= head + body).then_some(head + body)
 }
 
