@@ -31,25 +31,25 @@ fn close_code_from(s: &mut std::net::TcpStream) -> Option<u16> {
 
 /// A frame header claiming a 2^63-byte payload ends the connection with 1009.
 pub async fn frame_claiming_2_pow_63_bytes_closes_with_1009(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let mut header = vec![0x82, 127];
         header.extend_from_slice(&(1u64 << 62).to_be_bytes());
         let _ = s.write_all(&header);
-        let _ = tx.send(close_code_from(&mut s));
+        tx.send(close_code_from(&mut s));
     });
     let mut ws = client(&rt).connect(&format!("ws://{addr}/")).await?;
     let err = ws.recv().await.err().context("expected an error")?;
     ensure!(err.is_protocol(), "got {err:?}");
     ensure!(ws.recv().await?.is_none());
-    ensure!(rx.recv_timeout(Duration::from_secs(10))? == Some(1009));
+    ensure!(rx.recv().await? == Some(1009));
     Ok(())
 }
 
 /// Fragments whose sum passes `max_message_size` end the connection with 1009.
 pub async fn fragments_summing_past_the_limit_close_with_1009(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let chunk = vec![b'x'; 64 * 1024];
@@ -59,12 +59,12 @@ pub async fn fragments_summing_past_the_limit_close_with_1009(rt: Runtime) -> an
                 break;
             }
         }
-        let _ = tx.send(close_code_from(&mut s));
+        tx.send(close_code_from(&mut s));
     });
     let mut ws = client(&rt).connect(&format!("ws://{addr}/")).await?;
     let err = ws.recv().await.err().context("expected an error")?;
     ensure!(err.is_protocol(), "got {err:?}");
-    ensure!(rx.recv_timeout(Duration::from_secs(10))? == Some(1009));
+    ensure!(rx.recv().await? == Some(1009));
     Ok(())
 }
 
@@ -96,7 +96,7 @@ pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> any
     // "héllo wörld" with one byte replaced by 0xFF, in 3-byte fragments.
     let valid = "héllo wörld".as_bytes().to_vec();
     let positions = valid.len();
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let wire_for = move |pos: usize| {
         let mut payload = valid.clone();
         payload[pos] = 0xFF;
@@ -118,7 +118,7 @@ pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> any
             .and_then(|p| p.parse().ok())
             .unwrap_or(0);
         let _ = s.write_all(&wire_for(pos));
-        let _ = tx.send((pos, close_code_from(&mut s)));
+        tx.send((pos, close_code_from(&mut s)));
     });
     for pos in 0..positions {
         let mut ws = client(&rt).connect(&format!("ws://{addr}/?pos={pos}")).await?;
@@ -127,7 +127,7 @@ pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> any
             other => bail!("position {pos}: expected a protocol error, got {other:?}"),
         }
         ensure!(ws.recv().await?.is_none(), "position {pos}: stream must end");
-        let (p, code) = rx.recv_timeout(Duration::from_secs(10))?;
+        let (p, code) = rx.recv().await?;
         ensure!(p == pos && code == Some(1007), "position {p}: close code {code:?}");
     }
     Ok(())
@@ -152,7 +152,7 @@ pub async fn oversized_handshake_response_is_refused(rt: Runtime) -> anyhow::Res
 pub async fn oversized_upgrade_request_gets_431(rt: Runtime) -> anyhow::Result<()> {
     let listener = async_net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let peer = std::thread::spawn(move || -> std::io::Result<String> {
+    let mut peer = crate::servers::peer_thread(move || -> std::io::Result<String> {
         let mut s = std::net::TcpStream::connect(addr)?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
         let filler: String = (0..1000).map(|i| format!("X-Filler-{i}: aaaaaaaaaaaaaaaa\r\n")).collect();
@@ -165,7 +165,7 @@ pub async fn oversized_upgrade_request_gets_431(rt: Runtime) -> anyhow::Result<(
         .accept(sock)
         .await;
     ensure!(matches!(res, Err(WsError::Handshake(_))), "got {res:?}");
-    let head = peer.join().map_err(|_| anyhow::anyhow!("peer panicked"))??;
+    let head = peer.recv().await??;
     ensure!(head.starts_with("HTTP/1.1 431") || head.starts_with("HTTP/1.1 400"), "{head}");
     Ok(())
 }

@@ -51,6 +51,8 @@ macro_rules! behaviour_suite {
             ipv6_loopback_url_connects,
             reset_mid_frame_is_an_io_error,
             connect_with_runs_the_upgrade_over_a_caller_stream,
+            heartbeat_fails_recv_when_pongs_stop,
+            idle_timeout_detects_a_silent_peer,
         ]);
         $crate::tests_for!($exec, hostile: [
             frame_claiming_2_pow_63_bytes_closes_with_1009,

@@ -268,3 +268,45 @@ impl TestPki {
             .expect("server config")
     }
 }
+
+/// A one-way channel from a peer thread to the async test: the test awaits it instead of
+/// blocking an executor thread (smol's and async-std's executors have few threads).
+pub fn report<T>() -> (Reporter<T>, Report<T>) {
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    (Reporter(tx), Report(rx))
+}
+
+/// The sending side of [`report`]; usable from any thread.
+#[derive(Debug, Clone)]
+pub struct Reporter<T>(futures::channel::mpsc::UnboundedSender<T>);
+
+impl<T> Reporter<T> {
+    /// Sends a value; a test that stopped listening is ignored.
+    pub fn send(&self, value: T) {
+        let _ = self.0.unbounded_send(value);
+    }
+}
+
+/// The receiving side of [`report`].
+#[derive(Debug)]
+pub struct Report<T>(futures::channel::mpsc::UnboundedReceiver<T>);
+
+impl<T> Report<T> {
+    /// The next value, waiting at most 10 s without blocking the executor.
+    pub async fn recv(&mut self) -> anyhow::Result<T> {
+        use futures::StreamExt;
+        let timer = async_io::Timer::after(Duration::from_secs(10));
+        match futures::future::select(self.0.next(), timer).await {
+            futures::future::Either::Left((Some(v), _)) => Ok(v),
+            futures::future::Either::Left((None, _)) => Err(anyhow::anyhow!("peer hung up")),
+            futures::future::Either::Right(_) => Err(anyhow::anyhow!("peer report timed out")),
+        }
+    }
+}
+
+/// Runs blocking peer code on a thread of its own and reports its result.
+pub fn peer_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Report<T> {
+    let (tx, rx) = report();
+    thread::spawn(move || tx.send(f()));
+    rx
+}

@@ -75,12 +75,12 @@ pub async fn ping_payload_is_delivered_and_can_be_answered(rt: Runtime) -> anyho
 
 /// With auto-pong on, the library answers a Ping without the application sending anything.
 pub async fn auto_pong_answers_pings(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let _ = s.write_all(&frame(true, 0x9, b"hb", None));
         let got = read_frame(&mut s).map(|(_, op, p)| (op, p));
-        let _ = tx.send(got.ok());
+        tx.send(got.ok());
         let _ = s.write_all(&frame(true, 0x1, b"after", None));
     });
     let mut ws = builder(&rt)
@@ -89,14 +89,14 @@ pub async fn auto_pong_answers_pings(rt: Runtime) -> anyhow::Result<()> {
         .await?;
     ensure!(matches!(ws.recv().await?, Some(Message::Ping(p)) if &*p == b"hb"));
     ensure!(matches!(ws.recv().await?, Some(Message::Text("after"))));
-    let got = rx.recv_timeout(Duration::from_secs(10))?;
+    let got = rx.recv().await?;
     ensure!(got == Some((0xA, b"hb".to_vec())), "peer saw {got:?}");
     Ok(())
 }
 
 /// The peer's Close is echoed with its code; `recv` delivers it, then returns `None`.
 pub async fn peer_close_is_echoed_and_then_recv_returns_none(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let mut payload = 4001u16.to_be_bytes().to_vec();
@@ -105,7 +105,7 @@ pub async fn peer_close_is_echoed_and_then_recv_returns_none(rt: Runtime) -> any
         let reply = read_frame(&mut s).ok();
         let mut rest = Vec::new();
         let eof = s.read_to_end(&mut rest).is_ok();
-        let _ = tx.send((reply, eof));
+        tx.send((reply, eof));
     });
     let mut ws = builder(&rt).connect(&format!("ws://{addr}/")).await?;
     match ws.recv().await? {
@@ -116,7 +116,7 @@ pub async fn peer_close_is_echoed_and_then_recv_returns_none(rt: Runtime) -> any
     }
     ensure!(ws.recv().await?.is_none());
     ensure!(matches!(ws.send_text("late").await, Err(WsError::Closed)));
-    let (reply, eof) = rx.recv_timeout(Duration::from_secs(10))?;
+    let (reply, eof) = rx.recv().await?;
     let (_, op, payload) = reply.context("no close reply")?;
     ensure!(op == 0x8 && payload.get(..2) == Some(&4001u16.to_be_bytes()[..]));
     ensure!(eof, "transport was not shut down after the close handshake");
@@ -125,28 +125,28 @@ pub async fn peer_close_is_echoed_and_then_recv_returns_none(rt: Runtime) -> any
 
 /// `close()` sends Close, waits for the peer's Close, and ends the stream.
 pub async fn close_waits_for_the_peer_close(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let got = read_frame(&mut s).ok();
         let _ = s.write_all(&frame(true, 0x8, &1000u16.to_be_bytes(), None));
-        let _ = tx.send(got);
+        tx.send(got);
     });
     let mut ws = builder(&rt).connect(&format!("ws://{addr}/")).await?;
     ws.close(CloseCode::GoingAway, "bye").await?;
     ensure!(ws.is_closed());
-    let (_, op, payload) = rx.recv_timeout(Duration::from_secs(10))?.context("no close")?;
+    let (_, op, payload) = rx.recv().await?.context("no close")?;
     ensure!(op == 0x8 && payload == [&1001u16.to_be_bytes()[..], b"bye"].concat());
     Ok(())
 }
 
 /// A message over `max_message_size` closes the connection with 1009, once.
 pub async fn oversized_message_closes_with_1009(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let _ = s.write_all(&frame(true, 0x2, &[7u8; 2000], None));
-        let _ = tx.send(read_frame(&mut s).ok());
+        tx.send(read_frame(&mut s).ok());
     });
     let mut ws = builder(&rt)
         .max_message_size(1000)
@@ -155,7 +155,7 @@ pub async fn oversized_message_closes_with_1009(rt: Runtime) -> anyhow::Result<(
     let err = ws.recv().await.err().context("expected an error")?;
     ensure!(err.is_protocol(), "got {err:?}");
     ensure!(ws.recv().await?.is_none(), "the error must be reported once");
-    let (_, op, payload) = rx.recv_timeout(Duration::from_secs(10))?.context("no close")?;
+    let (_, op, payload) = rx.recv().await?.context("no close")?;
     ensure!(op == 0x8 && payload.get(..2) == Some(&1009u16.to_be_bytes()[..]));
     Ok(())
 }
@@ -201,7 +201,7 @@ pub async fn handshake_carries_headers_and_negotiates_a_subprotocol(
             .await?;
         let req = ws.request().context("request")?;
         ensure!(req.path() == "/stream?x=1");
-        ensure!(req.header("x-api-key") == Some("secret"));
+        ensure!(req.header("x-api-key") == Some(&b"secret"[..]));
         ensure!(ws.subprotocol() == Some("v2.feed"));
         Ok::<_, anyhow::Error>(())
     };
@@ -231,7 +231,7 @@ pub async fn bad_upgrades_get_400_and_426(rt: Runtime) -> anyhow::Result<()> {
     ] {
         let listener = async_net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let peer = std::thread::spawn(move || -> std::io::Result<String> {
+        let mut peer = crate::servers::peer_thread(move || -> std::io::Result<String> {
             let mut s = std::net::TcpStream::connect(addr)?;
             s.set_read_timeout(Some(Duration::from_secs(10)))?;
             s.write_all(request.as_bytes())?;
@@ -240,7 +240,7 @@ pub async fn bad_upgrades_get_400_and_426(rt: Runtime) -> anyhow::Result<()> {
         let (sock, _) = listener.accept().await?;
         let res = WsStreamBuilder::new().runtime(rt.clone()).accept(sock).await;
         ensure!(matches!(res, Err(WsError::Handshake(_))), "got {res:?}");
-        let head = peer.join().map_err(|_| anyhow::anyhow!("peer panicked"))??;
+        let head = peer.recv().await??;
         ensure!(head.starts_with(&format!("HTTP/1.1 {status}")), "got {head}");
     }
     Ok(())
@@ -265,7 +265,7 @@ pub async fn connect_timeout_covers_a_silent_server(rt: Runtime) -> anyhow::Resu
 pub async fn accept_timeout_cuts_off_a_slowloris_client(rt: Runtime) -> anyhow::Result<()> {
     let listener = async_net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let peer = std::thread::spawn(move || {
+    let mut peer = crate::servers::peer_thread(move || {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n");
             std::thread::sleep(Duration::from_secs(3));
@@ -333,7 +333,7 @@ pub async fn split_halves_send_and_receive_concurrently(rt: Runtime) -> anyhow::
 
 /// Auto-pong works across split halves while the writer is idle.
 pub async fn split_reader_answers_pings_while_writer_idles(rt: Runtime) -> anyhow::Result<()> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(1, move |mut s| {
         let _ = raw_accept(&mut s);
         let mut pongs = 0;
@@ -344,7 +344,7 @@ pub async fn split_reader_answers_pings_while_writer_idles(rt: Runtime) -> anyho
             }
         }
         let _ = s.write_all(&frame(true, 0x8, &1000u16.to_be_bytes(), None));
-        let _ = tx.send(pongs);
+        tx.send(pongs);
     });
     let ws = builder(&rt)
         .auto_pong(true)
@@ -352,7 +352,7 @@ pub async fn split_reader_answers_pings_while_writer_idles(rt: Runtime) -> anyho
         .await?;
     let (mut reader, _writer) = ws.split();
     while reader.recv().await?.is_some() {}
-    ensure!(rx.recv_timeout(Duration::from_secs(10))? == 5);
+    ensure!(rx.recv().await? == 5);
     Ok(())
 }
 
@@ -407,19 +407,19 @@ pub async fn ipv6_loopback_url_connects(rt: Runtime) -> anyhow::Result<()> {
         return Ok(());
     };
     let addr = listener.local_addr()?;
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, mut rx) = crate::servers::report();
     std::thread::spawn(move || {
         if let Ok((mut s, _)) = listener.accept() {
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
             let head = raw_accept(&mut s).unwrap_or_default();
-            let _ = tx.send(head);
+            tx.send(head);
             let _ = s.write_all(&frame(true, 0x8, &1000u16.to_be_bytes(), None));
         }
     });
     let mut ws = builder(&rt)
         .connect(&format!("ws://[::1]:{}/v6", addr.port()))
         .await?;
-    let head = rx.recv_timeout(Duration::from_secs(10))?;
+    let head = rx.recv().await?;
     ensure!(head.contains(&format!("Host: [::1]:{}", addr.port())), "{head}");
     while ws.recv().await?.is_some() {}
     Ok(())
@@ -453,4 +453,58 @@ pub async fn connect_with_runs_the_upgrade_over_a_caller_stream(rt: Runtime) -> 
     ws.send_text("over a stream I connected myself").await?;
     ensure!(matches!(ws.recv().await?, Some(Message::Text(_))));
     Ok(())
+}
+
+/// The heartbeat pings a quiet peer and gives up when its Pong stops coming.
+pub async fn heartbeat_fails_recv_when_pongs_stop(rt: Runtime) -> anyhow::Result<()> {
+    let (tx, mut rx) = crate::servers::report();
+    let addr = raw_server(1, move |mut s| {
+        let _ = raw_accept(&mut s);
+        let mut pings = 0;
+        // Answer the first ping only, then keep reading without answering.
+        while let Ok((_, op, payload)) = read_frame(&mut s) {
+            if op == 0x9 {
+                pings += 1;
+                if pings == 1 {
+                    let _ = s.write_all(&frame(true, 0xA, &payload, None));
+                }
+            }
+            if op == 0x8 {
+                break;
+            }
+        }
+        tx.send(pings);
+    });
+    let mut ws = builder(&rt)
+        .heartbeat(Duration::from_millis(100), Duration::from_millis(300))
+        .connect(&format!("ws://{addr}/"))
+        .await?;
+    // The first Pong is delivered like any message; then the deadline passes.
+    loop {
+        match ws.recv().await {
+            Ok(Some(Message::Pong(_))) => continue,
+            Err(WsError::Timeout(_)) => break,
+            other => bail!("expected a heartbeat timeout, got {other:?}"),
+        }
+    }
+    drop(ws);
+    let pings = rx.recv().await?;
+    ensure!(pings >= 2, "the peer saw {pings} pings");
+    Ok(())
+}
+
+/// The idle timeout detects a peer that went silent (a half-open connection).
+pub async fn idle_timeout_detects_a_silent_peer(rt: Runtime) -> anyhow::Result<()> {
+    let addr = raw_server(1, |mut s| {
+        let _ = raw_accept(&mut s);
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let mut ws = builder(&rt)
+        .idle_timeout(Duration::from_millis(300))
+        .connect(&format!("ws://{addr}/"))
+        .await?;
+    match ws.recv().await {
+        Err(WsError::Timeout(_)) => Ok(()),
+        other => bail!("expected an idle timeout, got {other:?}"),
+    }
 }

@@ -13,6 +13,7 @@ use crate::tls::MaybeTls;
 #[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 
+use super::heartbeat::HeartbeatConfig;
 use super::stream::StreamOptions;
 use super::{WsError, WsStream};
 
@@ -64,6 +65,7 @@ pub struct WsStreamBuilder {
     headers: Vec<(String, String)>,
     subprotocols: Vec<String>,
     runtime: Option<Runtime>,
+    heartbeat: HeartbeatConfig,
     #[cfg(feature = "tls")]
     tls: Option<TlsConfig>,
 }
@@ -92,6 +94,7 @@ impl WsStreamBuilder {
             headers: Vec::new(),
             subprotocols: Vec::new(),
             runtime: None,
+            heartbeat: HeartbeatConfig::default(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -155,6 +158,23 @@ impl WsStreamBuilder {
     /// default; pings are delivered to `recv` either way.
     pub fn auto_pong(mut self, on: bool) -> Self {
         self.auto_pong = on;
+        self
+    }
+
+    /// Sends a Ping every `interval` of the connection's life and fails `recv` with
+    /// [`WsError::Timeout`] when its Pong does not arrive within `pong_timeout`. Driven by
+    /// the runtime's timer from inside `recv` (and the split reader): no background task.
+    /// Off by default.
+    pub fn heartbeat(mut self, interval: Duration, pong_timeout: Duration) -> Self {
+        self.heartbeat.ping_interval = Some(interval);
+        self.heartbeat.pong_timeout = pong_timeout;
+        self
+    }
+
+    /// Fails `recv` with [`WsError::Timeout`] when nothing at all arrives for `timeout`
+    /// (detects half-open connections). Off by default.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.heartbeat.idle_timeout = Some(timeout);
         self
     }
 
@@ -286,6 +306,7 @@ impl WsStreamBuilder {
             auto_pong: self.auto_pong,
             write_high_water: self.write_buffer_capacity.max(1),
             subprotocol: subprotocol.map(String::into_boxed_str),
+            heartbeat: self.heartbeat,
         }
     }
 
@@ -367,7 +388,7 @@ impl WsStreamBuilder {
                 }
             };
             feed_leftover(&mut conn, head.get(len..).unwrap_or_default());
-            let opts = self.stream_options(rt, resp.subprotocol);
+            let opts = self.stream_options(rt, resp.subprotocol().map(str::to_owned));
             return Ok(WsStream::new(io, conn, opts));
         }
     }
@@ -392,8 +413,9 @@ impl WsStreamBuilder {
         };
         let chosen = req
             .protocols()
-            .find(|p| self.subprotocols.iter().any(|ours| ours == p))
-            .map(str::to_owned);
+            .iter()
+            .find(|p| self.subprotocols.contains(p))
+            .cloned();
         let mut out = Vec::with_capacity(256);
         let headers: Vec<(&str, &str)> = self
             .headers
@@ -432,7 +454,7 @@ async fn read_more<S: AsyncRead + Unpin>(
     max: usize,
 ) -> Result<(), WsError> {
     if head.len() >= max {
-        return Err(HandshakeError::TooLarge.into());
+        return Err(HandshakeError::TooLarge { max }.into());
     }
     let mut chunk = [0u8; HANDSHAKE_READ];
     let n = io.read(&mut chunk).await?;

@@ -2,7 +2,7 @@
 
 use std::io;
 
-use crate::proto::ws::ProtocolError;
+use crate::proto::ws::{EncodeError, ProtocolError};
 use crate::proto::ws::handshake::HandshakeError;
 use crate::tls::TlsError;
 
@@ -44,9 +44,10 @@ pub enum WsError {
     /// can be sent on it.
     #[error("websocket connection is closed")]
     Closed,
-    /// A control frame payload was over 125 bytes, or a close reason over 123 bytes.
-    #[error("control frame payload too large: {0} bytes")]
-    ControlTooLarge(usize),
+    /// What the caller asked to send cannot be encoded: a control payload over 125 bytes,
+    /// a close reason over 123 bytes, or a close code that may not be sent.
+    #[error("cannot encode: {0}")]
+    Encode(EncodeError),
 }
 
 impl WsError {
@@ -70,6 +71,15 @@ impl WsError {
 impl From<ProtocolError> for WsError {
     fn from(e: ProtocolError) -> Self {
         Self::Protocol(Box::new(e))
+    }
+}
+
+impl From<EncodeError> for WsError {
+    fn from(e: EncodeError) -> Self {
+        match e {
+            EncodeError::AfterClose => Self::Closed,
+            other => Self::Encode(other),
+        }
     }
 }
 

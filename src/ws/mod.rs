@@ -42,6 +42,7 @@
 
 mod builder;
 mod error;
+mod heartbeat;
 mod split;
 mod stream;
 

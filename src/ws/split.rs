@@ -25,12 +25,15 @@ use crate::proto::ws::{Advance, CloseCode, CloseFrame, Control, Decoder, Encoder
 use crate::rt::Runtime;
 
 use super::WsError;
+use super::heartbeat::{Beat, Heartbeat};
 use super::stream::StreamOptions;
 
 /// Replies owed to the peer, waiting for the write side.
 #[derive(Debug, Default)]
 struct Owed {
     pong: Option<Control>,
+    /// A heartbeat Ping.
+    ping: bool,
     /// Close frame to send: the echo of the peer's Close, or ours after a protocol error.
     close: Option<(CloseCode, Option<CloseFrame>)>,
     /// Shut the transport down once everything is written.
@@ -70,6 +73,9 @@ impl Shared {
             if let Some(pong) = owed.pong {
                 // Cannot fail: a Control payload is at most 125 bytes.
                 let _ = side.enc.encode_pong(&pong);
+            }
+            if owed.ping {
+                let _ = side.enc.encode_ping(b"nexus-heartbeat");
             }
             if let Some((code, frame)) = owed.close {
                 let _ = match frame {
@@ -118,6 +124,7 @@ pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
     enc: Encoder,
     opts: StreamOptions,
     done: bool,
+    heartbeat: Option<Box<Heartbeat>>,
 ) -> (WsReader<S>, WsWriter<S>) {
     use futures_util::io::AsyncReadExt;
     let (r, w) = io.split();
@@ -136,6 +143,7 @@ pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
         done,
         failed: None,
         auto_pong: opts.auto_pong,
+        heartbeat,
     };
     let writer = WsWriter {
         write,
@@ -162,6 +170,7 @@ pub struct WsReader<S> {
     done: bool,
     failed: Option<WsError>,
     auto_pong: bool,
+    heartbeat: Option<Box<Heartbeat>>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
@@ -202,14 +211,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
                     self.on_message();
                 }
                 Ok(Advance::NeedInput) => {
-                    match ready!(poll_read_some(&mut self.io, cx, self.dec.read_buf())) {
-                        Ok(0) => self.dec.handle_eof(),
-                        Ok(n) => self.dec.handle_read(n),
-                        Err(e) => {
+                    match poll_read_some(&mut self.io, cx, self.dec.read_buf()) {
+                        Poll::Ready(Ok(0)) => self.dec.handle_eof(),
+                        Poll::Ready(Ok(n)) => {
+                            self.dec.handle_read(n);
+                            if let Some(hb) = self.heartbeat.as_mut() {
+                                hb.on_read();
+                            }
+                        }
+                        Poll::Ready(Err(e)) => {
                             self.done = true;
                             self.shared.owe(|o| o.shutdown = true);
                             self.failed = Some(WsError::Io(e));
                         }
+                        Poll::Pending => match self.heartbeat.as_mut().map(|hb| hb.poll(cx)) {
+                            None | Some(Beat::Wait) => return Poll::Pending,
+                            Some(Beat::Ping) => self.shared.owe(|o| o.ping = true),
+                            Some(Beat::Dead(what)) => {
+                                self.done = true;
+                                self.failed = Some(WsError::Timeout(what));
+                            }
+                        },
                     }
                 }
                 Ok(Advance::Closed) => {
@@ -231,6 +253,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
 
     fn on_message(&mut self) {
         match self.dec.message() {
+            Some(Message::Pong(_)) => {
+                if let Some(hb) = self.heartbeat.as_mut() {
+                    hb.on_pong();
+                }
+            }
             Some(Message::Ping(data)) if self.auto_pong => {
                 self.shared.owe(|o| o.pong = Some(data));
             }
@@ -302,7 +329,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
     ///
     /// # Errors
     ///
-    /// As [`send_text`](Self::send_text), or [`WsError::ControlTooLarge`].
+    /// As [`send_text`](Self::send_text), or [`WsError::Encode`].
     pub async fn send_ping(&mut self, payload: impl AsRef<[u8]>) -> Result<(), WsError> {
         let payload = payload.as_ref();
         self.send_with(|enc| enc.encode_ping(payload).map_err(WsError::from))
@@ -328,13 +355,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
     /// As [`send_text`](Self::send_text); a second close is a no-op.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
         let rt = self.runtime.clone();
+        let timeout = Some(self.close_timeout);
         let send = self.send_with(|enc| {
             if enc.close_sent() {
                 return Ok(());
             }
             enc.encode_close(code, reason).map_err(WsError::from)
         });
-        match rt.timeout(Some(self.close_timeout), send).await {
+        match rt.timeout(timeout, send).await {
             Ok(res) => res,
             Err(_) => Err(WsError::Timeout("close")),
         }

@@ -15,6 +15,7 @@ use crate::proto::ws::{Advance, CloseCode, Conn, Encoder, Message, OwnedMessage}
 use crate::rt::Runtime;
 
 use super::WsError;
+use super::heartbeat::{Beat, Heartbeat, HeartbeatConfig};
 use super::split::{WsReader, WsWriter};
 
 impl Outbound for Encoder {
@@ -46,6 +47,7 @@ pub(crate) struct StreamOptions {
     /// Queued outbound bytes above which `Sink::poll_ready` flushes first.
     pub(crate) write_high_water: usize,
     pub(crate) subprotocol: Option<Box<str>>,
+    pub(crate) heartbeat: HeartbeatConfig,
 }
 
 /// A WebSocket connection over the transport `S`.
@@ -89,13 +91,16 @@ pub struct WsStream<S> {
     /// A protocol error to report once the Close frame it caused is on the wire.
     failed: Option<WsError>,
     request: Option<Box<ServerRequest>>,
+    heartbeat: Option<Box<Heartbeat>>,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     pub(crate) fn new(io: S, conn: Conn, opts: StreamOptions) -> Self {
+        let heartbeat = Heartbeat::new(opts.heartbeat, &opts.runtime).map(Box::new);
         Self {
             io,
             conn,
+            heartbeat,
             opts,
             ready: false,
             phase: Phase::Open,
@@ -158,7 +163,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     ///
     /// # Errors
     ///
-    /// [`WsError::ControlTooLarge`] for a payload over 125 bytes, else as
+    /// [`WsError::Encode`] for a payload over 125 bytes, else as
     /// [`send_text`](Self::send_text).
     pub async fn send_ping(&mut self, payload: impl AsRef<[u8]>) -> Result<(), WsError> {
         self.check_open()?;
@@ -218,7 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     ///
     /// # Errors
     ///
-    /// [`WsError::ControlTooLarge`] for a reason over 123 bytes; an illegal `code` is a
+    /// [`WsError::Encode`] for a reason over 123 bytes; an illegal `code` is a
     /// protocol error. Transport errors while closing are not reported: the connection is
     /// gone either way.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), WsError> {
@@ -257,7 +262,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// [`WsReader`] and [`WsWriter`].
     pub fn split(self) -> (WsReader<S>, WsWriter<S>) {
         let (decoder, encoder) = self.conn.into_parts();
-        super::split::split(self.io, decoder, encoder, self.opts, self.phase == Phase::Done)
+        let done = self.phase == Phase::Done;
+        super::split::split(self.io, decoder, encoder, self.opts, done, self.heartbeat)
     }
 
     /// The subprotocol the server selected, if any.
@@ -318,7 +324,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                 return Poll::Ready(Ok(true));
             }
             match self.conn.advance() {
-                Ok(Advance::Message) => self.ready = true,
+                Ok(Advance::Message) => {
+                    self.ready = true;
+                    if let (Some(hb), Some(Message::Pong(_))) =
+                        (self.heartbeat.as_mut(), self.conn.message())
+                    {
+                        hb.on_pong();
+                    }
+                }
                 Ok(Advance::NeedInput) => ready!(self.poll_fill(cx))?,
                 Ok(Advance::Closed) => {
                     ready!(self.poll_shutdown(cx));
@@ -333,12 +346,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         self.poll_flush_owed(cx)?;
         let decoder = self.conn.decoder_mut();
-        match ready!(poll_read_some(&mut self.io, cx, decoder.read_buf())) {
-            Ok(0) => decoder.handle_eof(),
-            Ok(n) => decoder.handle_read(n),
-            Err(e) => return Poll::Ready(Err(self.fail_io(e))),
+        match poll_read_some(&mut self.io, cx, decoder.read_buf()) {
+            Poll::Ready(Ok(0)) => decoder.handle_eof(),
+            Poll::Ready(Ok(n)) => {
+                decoder.handle_read(n);
+                if let Some(hb) = self.heartbeat.as_mut() {
+                    hb.on_read();
+                }
+            }
+            Poll::Ready(Err(e)) => return Poll::Ready(Err(self.fail_io(e))),
+            Poll::Pending => return self.poll_heartbeat(cx),
         }
         Poll::Ready(Ok(()))
+    }
+
+    /// While the transport is quiet: send the heartbeat Ping when due, or give up on a
+    /// peer that missed its deadline.
+    fn poll_heartbeat(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
+        let Some(hb) = self.heartbeat.as_mut() else {
+            return Poll::Pending;
+        };
+        match hb.poll(cx) {
+            Beat::Wait => Poll::Pending,
+            Beat::Ping => {
+                if self.conn.encoder_mut().encode_ping(b"nexus-heartbeat").is_ok() {
+                    self.poll_flush_owed(cx)?;
+                }
+                // Loop once more so the read and the next deadline are both registered.
+                Poll::Ready(Ok(()))
+            }
+            Beat::Dead(what) => {
+                self.phase = Phase::Done;
+                Poll::Ready(Err(WsError::Timeout(what)))
+            }
+        }
     }
 
     /// Writes queued replies without waiting: a peer that does not read must not stop us
