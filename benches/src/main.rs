@@ -210,7 +210,11 @@ fn cases(args: &Args) -> Vec<Case> {
                         size,
                         count: scaled(count, s),
                     },
-                    libs: Lib::WS.into_iter().chain([Lib::OursTokioSmall]).collect(),
+                    // The small-buffer variant shows the buffer trade-off; binary is enough.
+                    libs: Lib::WS
+                        .into_iter()
+                        .chain((kind == Kind::Binary).then_some(Lib::OursTokioSmall))
+                        .collect(),
                 });
             }
         }
