@@ -236,6 +236,10 @@ pub fn markdown(r: &Results, plots: Option<&Plots>) -> String {
     for (k, v) in machine() {
         let _ = writeln!(o, "| {k} | {v} |");
     }
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        let load: Vec<&str> = load.split_whitespace().take(3).collect();
+        let _ = writeln!(o, "| load average at the end (1, 5, 15 min) | {} |", load.join(", "));
+    }
     if let Ok(note) = std::env::var("BENCH_NOTE") {
         let _ = writeln!(o, "| note | {note} |");
     }
@@ -634,6 +638,13 @@ fn targets(
     pool: &[usize],
 ) {
     let _ = writeln!(o, "## Targets (issue 6), measured in this run\n");
+    let _ = writeln!(
+        o,
+        "A ratio closer to 1.00× than the run-to-run spread of the clients involved (table \
+         above) is within this machine's noise: on a shared 2-core machine, echo latencies in \
+         particular move by 20–40% between runs. Throughput ratios far from 1 (receive at \
+         40 B and 128 B, REST against reqwest, idle memory) are stable across runs.\n"
+    );
     table_header(o, "target", ["measured".to_owned(), "met".to_owned()]);
     let verdict = |ok: Option<bool>| match ok {
         Some(true) => "yes",
