@@ -25,7 +25,9 @@ static URL: OnceLock<String> = OnceLock::new();
 static TRADES: AtomicUsize = AtomicUsize::new(0);
 
 fn feed_url() -> &'static str {
-    URL.get().map(String::as_str).unwrap_or("ws://127.0.0.1:9/ws")
+    URL.get()
+        .map(String::as_str)
+        .unwrap_or("ws://127.0.0.1:9/ws")
 }
 
 /// `tokio::time::sleep` for the recipe, on whatever runtime is running.
@@ -40,57 +42,62 @@ mod sleep_shim {
 mod recipe {
     use crate::sleep_shim as tokio;
     // ---- seed recipe 1, unchanged but for the import root and the URL ----
-    use nexus_async_net::ws::{WsStreamBuilder, WsError};
-    use nexus_net::ws::{Message, CloseCode};
+    use nexus_async_net::ws::{WsError, WsStreamBuilder};
     use nexus_net::tls::TlsConfig;
+    use nexus_net::ws::{CloseCode, Message};
     use std::time::Duration;
     pub async fn run_feed(tls: TlsConfig) {
-    let mut backoff = Duration::from_millis(100);
-    let max_backoff = Duration::from_secs(30);
-    loop {
-    match one_session(&tls).await {
-    Ok(()) => {
-    tracing::info!("feed closed cleanly, reconnecting");
-    backoff = Duration::from_millis(100);
-    }
-    Err(e) => {
-    tracing::warn!(?e, "feed disconnected");
-    tokio::time::sleep(backoff).await;
-    backoff = (backoff * 2).min(max_backoff);
-    }
-    }
-    }
+        let mut backoff = Duration::from_millis(100);
+        let max_backoff = Duration::from_secs(30);
+        loop {
+            match one_session(&tls).await {
+                Ok(()) => {
+                    tracing::info!("feed closed cleanly, reconnecting");
+                    backoff = Duration::from_millis(100);
+                }
+                Err(e) => {
+                    tracing::warn!(?e, "feed disconnected");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(max_backoff);
+                }
+            }
+        }
     }
     async fn one_session(tls: &TlsConfig) -> Result<(), WsError> {
-    let mut ws = WsStreamBuilder::new()
-    .tls(tls)
-    .disable_nagle()
-    .buffer_capacity(1 << 20)
-    .max_message_size(16 << 20)
-    .connect_timeout(Duration::from_secs(3))
-    .connect(crate::feed_url())
-    .await?;
-    // Re-send subscription state on every reconnect.
-    ws.send_text(r#"{
+        let mut ws = WsStreamBuilder::new()
+            .tls(tls)
+            .disable_nagle()
+            .buffer_capacity(1 << 20)
+            .max_message_size(16 << 20)
+            .connect_timeout(Duration::from_secs(3))
+            .connect(crate::feed_url())
+            .await?;
+        // Re-send subscription state on every reconnect.
+        ws.send_text(
+            r#"{
     "method":"SUBSCRIBE",
     "params":["btcusdt@trade","btcusdt@depth20@100ms"],
     "id":1
-    }"#).await?;
-    loop {
-    match ws.recv().await? {
-    Some(Message::Text(json)) => on_json(json),
-    Some(Message::Binary(bytes)) => on_binary(bytes),
-    Some(Message::Ping(data)) => ws.send_pong(data).await?,
-    Some(Message::Pong(_)) => {}
-    Some(Message::Close(_)) => {
-    let _ = ws.close(CloseCode::Normal, "").await;
-    return Ok(());
+    }"#,
+        )
+        .await?;
+        loop {
+            match ws.recv().await? {
+                Some(Message::Text(json)) => on_json(json),
+                Some(Message::Binary(bytes)) => on_binary(bytes),
+                Some(Message::Ping(data)) => ws.send_pong(data).await?,
+                Some(Message::Pong(_)) => {}
+                Some(Message::Close(_)) => {
+                    let _ = ws.close(CloseCode::Normal, "").await;
+                    return Ok(());
+                }
+                None => return Ok(()), // EOF
+            }
+        }
     }
-    None => return Ok(()), // EOF
+    fn on_json(json: &str) {
+        crate::on_json(json)
     }
-    }
-    }
-    fn on_json(json: &str) { crate::on_json(json) }
     fn on_binary(_: &[u8]) {}
     // ---- end of recipe ----
 }
@@ -101,8 +108,13 @@ fn on_json(json: &str) {
 }
 
 fn main() {
-    tracing_subscriber::fmt().with_target(false).without_time().init();
-    let sessions: usize = common::arg("--sessions").and_then(|s| s.parse().ok()).unwrap_or(4);
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .init();
+    let sessions: usize = common::arg("--sessions")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(4);
     let embedded = common::arg("--url").is_none();
     let url = common::arg("--url").unwrap_or_else(|| {
         let addr = common::spawn_feed_server(sessions, 12);
@@ -126,6 +138,9 @@ fn main() {
             }
         };
         futures::future::select(Box::pin(recipe::run_feed(tls)), Box::pin(done)).await;
-        println!("received {} trades over {sessions} sessions; done", TRADES.load(Ordering::Relaxed));
+        println!(
+            "received {} trades over {sessions} sessions; done",
+            TRADES.load(Ordering::Relaxed)
+        );
     });
 }

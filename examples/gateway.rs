@@ -68,9 +68,16 @@ async fn demo_client(url: String, id: usize, n: usize) -> Result<(), nexus_async
 }
 
 fn main() {
-    tracing_subscriber::fmt().with_target(false).without_time().init();
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .init();
     let serve = std::env::args().any(|a| a == "--serve");
-    let bind = if serve { "127.0.0.1:9001" } else { "127.0.0.1:0" };
+    let bind = if serve {
+        "127.0.0.1:9001"
+    } else {
+        "127.0.0.1:0"
+    };
     common::run(async move {
         let listener = async_net::TcpListener::bind(bind).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
@@ -78,7 +85,9 @@ fn main() {
         let rt = Runtime::current();
         let accept_loop = async {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { break };
+                let Ok((sock, _)) = listener.accept().await else {
+                    break;
+                };
                 // One task per connection, on whatever runtime is running.
                 if rt.spawn(serve_connection(sock)).is_err() {
                     tracing::warn!("no executor to spawn on");

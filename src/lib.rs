@@ -41,9 +41,9 @@
 )]
 
 pub mod proto;
+pub mod rest;
 pub mod rt;
 pub mod tls;
 pub mod ws;
-pub mod rest;
 
 mod io;

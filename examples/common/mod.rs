@@ -31,10 +31,19 @@ pub fn spawn_feed_server(sessions: usize, trades: usize) -> SocketAddr {
             let listener = async_net::TcpListener::try_from(listener).expect("listener");
             let rt = Runtime::portable();
             for session in 0..sessions {
-                let Ok((sock, _)) = listener.accept().await else { return };
-                let ending = if session % 2 == 0 { Ending::Drop } else { Ending::Close };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let ending = if session % 2 == 0 {
+                    Ending::Drop
+                } else {
+                    Ending::Close
+                };
                 let _ = rt
-                    .timeout(Some(Duration::from_secs(30)), serve_feed(sock, trades, ending, session))
+                    .timeout(
+                        Some(Duration::from_secs(30)),
+                        serve_feed(sock, trades, ending, session),
+                    )
                     .await;
             }
         });

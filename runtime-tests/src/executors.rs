@@ -30,7 +30,9 @@ async fn watched<Fut: Future<Output = anyhow::Result<()>>>(fut: Fut) -> anyhow::
     let timer = async_io::Timer::after(WATCHDOG);
     match select(pin!(fut), timer).await {
         Either::Left((res, _)) => res,
-        Either::Right(_) => Err(anyhow::anyhow!("behaviour did not finish within {WATCHDOG:?}")),
+        Either::Right(_) => Err(anyhow::anyhow!(
+            "behaviour did not finish within {WATCHDOG:?}"
+        )),
     }
 }
 

@@ -121,14 +121,22 @@ pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> any
         tx.send((pos, close_code_from(&mut s)));
     });
     for pos in 0..positions {
-        let mut ws = client(&rt).connect(&format!("ws://{addr}/?pos={pos}")).await?;
+        let mut ws = client(&rt)
+            .connect(&format!("ws://{addr}/?pos={pos}"))
+            .await?;
         match ws.recv().await {
             Err(WsError::Protocol(_)) => {}
             other => bail!("position {pos}: expected a protocol error, got {other:?}"),
         }
-        ensure!(ws.recv().await?.is_none(), "position {pos}: stream must end");
+        ensure!(
+            ws.recv().await?.is_none(),
+            "position {pos}: stream must end"
+        );
         let (p, code) = rx.recv().await?;
-        ensure!(p == pos && code == Some(1007), "position {p}: close code {code:?}");
+        ensure!(
+            p == pos && code == Some(1007),
+            "position {p}: close code {code:?}"
+        );
     }
     Ok(())
 }
@@ -155,7 +163,9 @@ pub async fn oversized_upgrade_request_gets_431(rt: Runtime) -> anyhow::Result<(
     let mut peer = crate::servers::peer_thread(move || -> std::io::Result<String> {
         let mut s = std::net::TcpStream::connect(addr)?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let filler: String = (0..1000).map(|i| format!("X-Filler-{i}: aaaaaaaaaaaaaaaa\r\n")).collect();
+        let filler: String = (0..1000)
+            .map(|i| format!("X-Filler-{i}: aaaaaaaaaaaaaaaa\r\n"))
+            .collect();
         raw_connect(&mut s, &filler)
     });
     let (sock, _) = listener.accept().await?;
@@ -166,7 +176,10 @@ pub async fn oversized_upgrade_request_gets_431(rt: Runtime) -> anyhow::Result<(
         .await;
     ensure!(matches!(res, Err(WsError::Handshake(_))), "got {res:?}");
     let head = peer.recv().await??;
-    ensure!(head.starts_with("HTTP/1.1 431") || head.starts_with("HTTP/1.1 400"), "{head}");
+    ensure!(
+        head.starts_with("HTTP/1.1 431") || head.starts_with("HTTP/1.1 400"),
+        "{head}"
+    );
     Ok(())
 }
 

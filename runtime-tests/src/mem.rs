@@ -25,12 +25,22 @@ pub struct MemStream {
 impl MemStream {
     /// A stream that will read `input` in `chunk`-byte pieces.
     pub fn new(input: Vec<u8>, chunk: usize) -> Self {
-        Self { input, pos: 0, chunk, written: 0, stalled: false }
+        Self {
+            input,
+            pos: 0,
+            chunk,
+            written: 0,
+            stalled: false,
+        }
     }
 }
 
 impl AsyncRead for MemStream {
-    fn poll_read(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let rest = &self.input[self.pos..];
         let n = rest.len().min(buf.len()).min(self.chunk);
         buf[..n].copy_from_slice(&rest[..n]);
@@ -40,7 +50,11 @@ impl AsyncRead for MemStream {
 }
 
 impl AsyncWrite for MemStream {
-    fn poll_write(mut self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if self.stalled {
             return Poll::Pending;
         }
@@ -49,7 +63,11 @@ impl AsyncWrite for MemStream {
     }
 
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.stalled { Poll::Pending } else { Poll::Ready(Ok(())) }
+        if self.stalled {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(()))
+        }
     }
 
     fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -231,7 +231,9 @@ impl TestPki {
             let key = KeyPair::generate().expect("key");
             let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
             params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            let cert = params.signed_by(&key, &issuer.0, &issuer.1).expect("intermediate");
+            let cert = params
+                .signed_by(&key, &issuer.0, &issuer.1)
+                .expect("intermediate");
             chain_tail.insert(0, cert.pem());
             issuer = (cert, key);
         }

@@ -9,7 +9,7 @@ use nexus_async_net::rt::{Runtime, TcpStream};
 use nexus_async_net::ws::{CloseCode, Message, OwnedMessage, WsError, WsStreamBuilder};
 
 use crate::servers::{
-    TestPki, frame, raw_accept, raw_connect, raw_server, read_frame, read_head, ws_echo_server,
+    TestPki, frame, raw_accept, raw_server, read_frame, read_head, ws_echo_server,
 };
 
 fn builder(rt: &Runtime) -> WsStreamBuilder {
@@ -54,10 +54,10 @@ pub async fn ping_payload_is_delivered_and_can_be_answered(rt: Runtime) -> anyho
     let addr = raw_server(1, |mut s| {
         let _ = raw_accept(&mut s);
         let _ = s.write_all(&frame(true, 0x9, b"are you there", None));
-        if let Ok((_, op, payload)) = read_frame(&mut s) {
-            if op == 0xA && payload == b"are you there" {
-                let _ = s.write_all(&frame(true, 0x1, b"pong ok", None));
-            }
+        if let Ok((_, 0xA, payload)) = read_frame(&mut s)
+            && payload == b"are you there"
+        {
+            let _ = s.write_all(&frame(true, 0x1, b"pong ok", None));
         }
         let _ = s.write_all(&frame(true, 0x8, &1000u16.to_be_bytes(), None));
         let _ = read_frame(&mut s);
@@ -68,7 +68,9 @@ pub async fn ping_payload_is_delivered_and_can_be_answered(rt: Runtime) -> anyho
         other => bail!("expected ping, got {other:?}"),
     }
     ensure!(matches!(ws.recv().await?, Some(Message::Text("pong ok"))));
-    ensure!(matches!(ws.recv().await?, Some(Message::Close(Some(f))) if f.code == CloseCode::Normal));
+    ensure!(
+        matches!(ws.recv().await?, Some(Message::Close(Some(f))) if f.code == CloseCode::Normal)
+    );
     ensure!(ws.recv().await?.is_none());
     Ok(())
 }
@@ -154,7 +156,10 @@ pub async fn oversized_message_closes_with_1009(rt: Runtime) -> anyhow::Result<(
         .await?;
     let err = ws.recv().await.err().context("expected an error")?;
     ensure!(err.is_protocol(), "got {err:?}");
-    ensure!(ws.recv().await?.is_none(), "the error must be reported once");
+    ensure!(
+        ws.recv().await?.is_none(),
+        "the error must be reported once"
+    );
     let (_, op, payload) = rx.recv().await?.context("no close")?;
     ensure!(op == 0x8 && payload.get(..2) == Some(&1009u16.to_be_bytes()[..]));
     Ok(())
@@ -238,10 +243,16 @@ pub async fn bad_upgrades_get_400_and_426(rt: Runtime) -> anyhow::Result<()> {
             read_head(&mut s)
         });
         let (sock, _) = listener.accept().await?;
-        let res = WsStreamBuilder::new().runtime(rt.clone()).accept(sock).await;
+        let res = WsStreamBuilder::new()
+            .runtime(rt.clone())
+            .accept(sock)
+            .await;
         ensure!(matches!(res, Err(WsError::Handshake(_))), "got {res:?}");
         let head = peer.recv().await??;
-        ensure!(head.starts_with(&format!("HTTP/1.1 {status}")), "got {head}");
+        ensure!(
+            head.starts_with(&format!("HTTP/1.1 {status}")),
+            "got {head}"
+        );
     }
     Ok(())
 }
@@ -265,7 +276,7 @@ pub async fn connect_timeout_covers_a_silent_server(rt: Runtime) -> anyhow::Resu
 pub async fn accept_timeout_cuts_off_a_slowloris_client(rt: Runtime) -> anyhow::Result<()> {
     let listener = async_net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let mut peer = crate::servers::peer_thread(move || {
+    let peer = crate::servers::peer_thread(move || {
         if let Ok(mut s) = std::net::TcpStream::connect(addr) {
             let _ = s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n");
             std::thread::sleep(Duration::from_secs(3));
@@ -358,9 +369,7 @@ pub async fn split_reader_answers_pings_while_writer_idles(rt: Runtime) -> anyho
 
 /// `Sink::feed` twice then `flush` puts both messages on the wire; `Stream` yields owned
 /// messages; `Sink::close` sends a Close frame.
-pub async fn sink_feeds_are_all_flushed_and_stream_yields_owned(
-    rt: Runtime,
-) -> anyhow::Result<()> {
+pub async fn sink_feeds_are_all_flushed_and_stream_yields_owned(rt: Runtime) -> anyhow::Result<()> {
     let addr = ws_echo_server(1, None);
     let mut ws = builder(&rt).connect(&format!("ws://{addr}/")).await?;
     ws.feed(OwnedMessage::Text("a".into())).await?;
@@ -420,7 +429,10 @@ pub async fn ipv6_loopback_url_connects(rt: Runtime) -> anyhow::Result<()> {
         .connect(&format!("ws://[::1]:{}/v6", addr.port()))
         .await?;
     let head = rx.recv().await?;
-    ensure!(head.contains(&format!("Host: [::1]:{}", addr.port())), "{head}");
+    ensure!(
+        head.contains(&format!("Host: [::1]:{}", addr.port())),
+        "{head}"
+    );
     while ws.recv().await?.is_some() {}
     Ok(())
 }

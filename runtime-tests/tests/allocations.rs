@@ -49,12 +49,20 @@ fn hostile_inputs_stay_within_buffer_plus_message_limit() {
     pings.extend(masked(true, 0x1, b"end"));
 
     let base = dhat::HeapStats::get().curr_bytes;
-    for (name, wire, auto_pong) in [("claim", claim, false), ("fragments", fragments, false), ("pings", pings, true)] {
+    for (name, wire, auto_pong) in [
+        ("claim", claim, false),
+        ("fragments", fragments, false),
+        ("pings", pings, true),
+    ] {
         let wire_len = wire.len();
         block_on(async {
             let mut io = MemStream::new(wire, 16 * 1024);
             io.stalled = name == "pings";
-            let mut ws = server(Vec::new(), 0).auto_pong(auto_pong).accept(io).await.expect("accept");
+            let mut ws = server(Vec::new(), 0)
+                .auto_pong(auto_pong)
+                .accept(io)
+                .await
+                .expect("accept");
             let mut n = 0usize;
             while let Ok(Some(_)) = ws.recv().await {
                 n += 1;
@@ -65,7 +73,10 @@ fn hostile_inputs_stay_within_buffer_plus_message_limit() {
         });
         let peak = dhat::HeapStats::get().max_bytes;
         let bound = base + wire_len + BUFFER + MAX_MESSAGE + SLACK;
-        assert!(peak <= bound, "{name}: peak {peak} bytes over bound {bound}");
+        assert!(
+            peak <= bound,
+            "{name}: peak {peak} bytes over bound {bound}"
+        );
     }
 }
 
@@ -100,7 +111,11 @@ fn steady_state_recv_and_send_allocate_nothing() {
         }
         let after = dhat::HeapStats::get().total_blocks;
         assert!(bytes > 0);
-        assert_eq!(after - before, 0, "allocations in {MEASURED} recv + 2 sends each");
+        assert_eq!(
+            after - before,
+            0,
+            "allocations in {MEASURED} recv + 2 sends each"
+        );
     });
 }
 

@@ -321,7 +321,7 @@ impl WsStreamBuilder {
         }
         let config = match &self.tls {
             Some(c) => c.clone(),
-            None => crate::tls::default_client_config()?,
+            None => TlsConfig::new()?,
         };
         Ok(config.connect(&target.host, tcp).await?)
     }
@@ -373,7 +373,13 @@ impl WsStreamBuilder {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         let protocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
-        let hs = ClientHandshake::new(&target.host_header, &target.path, &headers, &protocols, &mut out)?;
+        let hs = ClientHandshake::new(
+            &target.host_header,
+            &target.path,
+            &headers,
+            &protocols,
+            &mut out,
+        )?;
         io.write_all(&out).await?;
         io.flush().await?;
 

@@ -2,8 +2,8 @@
 
 use std::io;
 
-use crate::proto::ws::{EncodeError, ProtocolError};
 use crate::proto::ws::handshake::HandshakeError;
+use crate::proto::ws::{EncodeError, ProtocolError};
 use crate::tls::TlsError;
 
 /// Errors returned by [`WsStream`](super::WsStream), its halves and

@@ -94,22 +94,23 @@ impl Heartbeat {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Beat {
         loop {
             let now = self.runtime.now();
-            if let Some(idle) = self.config.idle_timeout {
-                if now.saturating_duration_since(self.last_rx) >= idle {
-                    return Beat::Dead("idle");
-                }
+            if let Some(idle) = self.config.idle_timeout
+                && now.saturating_duration_since(self.last_rx) >= idle
+            {
+                return Beat::Dead("idle");
             }
-            if let Some(sent) = self.ping_outstanding {
-                if now.saturating_duration_since(sent) >= self.config.pong_timeout {
-                    return Beat::Dead("heartbeat pong");
-                }
+            if let Some(sent) = self.ping_outstanding
+                && now.saturating_duration_since(sent) >= self.config.pong_timeout
+            {
+                return Beat::Dead("heartbeat pong");
             }
-            if let (Some(at), Some(interval)) = (self.next_ping, self.config.ping_interval) {
-                if now >= at && self.ping_outstanding.is_none() {
-                    self.ping_outstanding = Some(now);
-                    self.next_ping = Some(now + interval);
-                    return Beat::Ping;
-                }
+            if let (Some(at), Some(interval)) = (self.next_ping, self.config.ping_interval)
+                && now >= at
+                && self.ping_outstanding.is_none()
+            {
+                self.ping_outstanding = Some(now);
+                self.next_ping = Some(now + interval);
+                return Beat::Ping;
             }
             let deadline = self.next_deadline();
             self.sleep.as_mut().reset(deadline);

@@ -263,7 +263,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
             }
             Some(Message::Close(frame)) => {
                 let echo = frame.and_then(|f| CloseFrame::new(f.code, ""));
-                self.shared.owe(|o| o.close = Some((CloseCode::Normal, echo)));
+                self.shared
+                    .owe(|o| o.close = Some((CloseCode::Normal, echo)));
             }
             _ => {}
         }
@@ -387,11 +388,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsWriter<S> {
         drop(side);
         // The reader may have owed something after our last check and failed to get the
         // write side: take it once more.
-        if self.shared.has_owed.load(Ordering::SeqCst) {
-            if let Some(mut side) = self.write.try_lock() {
-                let _ =
-                    poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
-            }
+        if self.shared.has_owed.load(Ordering::SeqCst)
+            && let Some(mut side) = self.write.try_lock()
+        {
+            let _ = poll_fn(|cx| poll_write_side(&self.shared, &mut side, &mut shutdown, cx)).await;
         }
         res.map_err(WsError::Io)
     }

@@ -369,7 +369,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         match hb.poll(cx) {
             Beat::Wait => Poll::Pending,
             Beat::Ping => {
-                if self.conn.encoder_mut().encode_ping(b"nexus-heartbeat").is_ok() {
+                if self
+                    .conn
+                    .encoder_mut()
+                    .encode_ping(b"nexus-heartbeat")
+                    .is_ok()
+                {
                     self.poll_flush_owed(cx)?;
                 }
                 // Loop once more so the read and the next deadline are both registered.
@@ -470,7 +475,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sink<OwnedMessage> for WsStream<S> {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), WsError>> {
         let this = self.get_mut();
         if this.phase != Phase::Done && !this.conn.encoder().close_sent() {
-            this.conn.encoder_mut().encode_close(CloseCode::Normal, "")?;
+            this.conn
+                .encoder_mut()
+                .encode_close(CloseCode::Normal, "")?;
         }
         ready!(this.poll_shutdown(cx));
         Poll::Ready(Ok(()))
