@@ -321,7 +321,7 @@ fn super_body_len() -> usize {
 
 /// "40 B", "16 KiB".
 pub fn size_label(size: usize) -> String {
-    if size >= 1024 && size % 1024 == 0 {
+    if size >= 1024 && size.is_multiple_of(1024) {
         format!("{} KiB", size / 1024)
     } else {
         format!("{size} B")

@@ -238,7 +238,11 @@ pub fn markdown(r: &Results, plots: Option<&Plots>) -> String {
     }
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         let load: Vec<&str> = load.split_whitespace().take(3).collect();
-        let _ = writeln!(o, "| load average at the end (1, 5, 15 min) | {} |", load.join(", "));
+        let _ = writeln!(
+            o,
+            "| load average at the end (1, 5, 15 min) | {} |",
+            load.join(", ")
+        );
     }
     if let Ok(note) = std::env::var("BENCH_NOTE") {
         let _ = writeln!(o, "| note | {note} |");
@@ -492,18 +496,12 @@ pub fn markdown(r: &Results, plots: Option<&Plots>) -> String {
         for &c in &rest {
             let case = &r.cases[c];
             let _ = writeln!(o, "### {}\n", case.label);
-            let published = case
-                .libs
-                .iter()
-                .copied()
-                .find(|l| l.is_published())
-                .and_then(|l| {
-                    if case.libs.contains(&Lib::RestPublished) {
-                        Some(Lib::RestPublished)
-                    } else {
-                        Some(l)
-                    }
-                });
+            // The published crate's connection when the case has one, else its pool.
+            let published = if case.libs.contains(&Lib::RestPublished) {
+                Some(Lib::RestPublished)
+            } else {
+                case.libs.iter().copied().find(|l| l.is_published())
+            };
             table_header(
                 o,
                 "client",
@@ -700,10 +698,10 @@ fn targets(
                 ),
                 _ => ratio(rate(r, ci, Lib::OursTokio), rate(r, ci, lib)),
             };
-            if let Some(s) = slow {
-                if worst.as_ref().is_none_or(|w| s > w.0) {
-                    worst = Some((s, format!("{} {}", case.group.key(), case.label)));
-                }
+            if let Some(s) = slow
+                && worst.as_ref().is_none_or(|w| s > w.0)
+            {
+                worst = Some((s, format!("{} {}", case.group.key(), case.label)));
             }
         }
         table_row(

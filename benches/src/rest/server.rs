@@ -57,14 +57,17 @@ fn request_end(buf: &[u8]) -> Option<usize> {
     // Header lines end in CRLF; the head ends at the first empty line.
     let mut head = None;
     let mut line_start = 0;
-    let mut lines = 0;
-    for (i, _) in buf.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+    for (lines, (i, _)) in buf
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .enumerate()
+    {
         if i == line_start + 1 && lines > 0 {
             head = Some(i + 1);
             break;
         }
         line_start = i + 1;
-        lines += 1;
     }
     let head = head?;
     let mut body = 0usize;
