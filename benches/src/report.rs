@@ -210,7 +210,7 @@ fn machine() -> Vec<(String, String)> {
         ("rustc".into(), cmd("rustc", &["--version"])),
         (
             "commit".into(),
-            cmd("git", &["describe", "--always", "--dirty"]),
+            cmd("git", &["rev-parse", "--short", "HEAD"]),
         ),
         ("date (UTC)".into(), cmd("date", &["-u", "+%Y-%m-%d %H:%M"])),
     ]
