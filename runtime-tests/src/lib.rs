@@ -9,6 +9,7 @@
 pub mod executors;
 pub mod hostile;
 pub mod mem;
+pub mod rest;
 pub mod servers;
 pub mod ws;
 
@@ -53,6 +54,34 @@ macro_rules! behaviour_suite {
             connect_with_runs_the_upgrade_over_a_caller_stream,
             heartbeat_fails_recv_when_pongs_stop,
             idle_timeout_detects_a_silent_peer,
+        ]);
+        $crate::tests_for!($exec, rest: [
+            keep_alive_reuses_one_connection_for_many_requests,
+            post_sends_headers_and_body_with_content_length,
+            chunked_body_with_extensions_and_trailers_is_decoded,
+            http10_close_delimited_body_is_read_and_retires_the_connection,
+            connection_close_retires_the_connection_without_writing_again,
+            continue_100_before_the_final_response_is_skipped,
+            no_body_is_read_for_204_304_and_head,
+            truncated_body_is_a_typed_error_and_poisons,
+            reset_mid_response_is_an_io_error_and_poisons,
+            malformed_status_line_is_a_parse_error_and_poisons,
+            oversize_head_is_head_too_large,
+            oversize_body_is_body_too_large_with_bounded_memory,
+            body_larger_than_the_initial_buffer_grows_the_reader,
+            invalid_chunk_size_line_is_a_parse_error,
+            silent_server_gives_read_timeout_and_poisons,
+            body_trickling_slower_than_the_read_timeout_times_out,
+            cancelled_send_poisons_the_connection,
+            keep_alive_closed_by_the_server_is_reported_stale,
+            idle_connection_closed_by_the_server_is_stale_and_nothing_is_written,
+            keep_alive_reset_before_the_response_is_reported_stale,
+            reset_mid_body_on_a_reused_connection_is_not_stale,
+            invalid_url_and_refused_connection_are_errors,
+            seed_request_sequence_compiles_and_runs,
+            https_requests_run_over_tls_with_a_custom_ca,
+            https_with_an_untrusted_certificate_is_a_tls_error,
+            connect_timeout_covers_a_server_that_never_finishes_tls,
         ]);
         $crate::tests_for!($exec, hostile: [
             frame_claiming_2_pow_63_bytes_closes_with_1009,

@@ -52,7 +52,6 @@ fn hostile_inputs_stay_within_buffer_plus_message_limit() {
                 .accept(io)
                 .await
                 .expect("accept");
-            let mut n = 0usize;
             loop {
                 let msg = match ws.recv().await {
                     Ok(Some(m)) => m,
@@ -62,7 +61,6 @@ fn hostile_inputs_stay_within_buffer_plus_message_limit() {
                         break;
                     }
                 };
-                n += 1;
                 // The stalled peer never takes our close: stop at its last message.
                 if matches!(msg, Message::Text("end")) {
                     break;

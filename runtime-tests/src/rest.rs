@@ -1,8 +1,7 @@
 //! HttpConnection against a scripted raw HTTP/1.1 server on loopback.
 //!
 //! Each behaviour is an `async fn(Runtime) -> anyhow::Result<()>` named as a sentence, so
-//! the runtime-tests suite can instantiate it on every executor; here it runs on tokio
-//! (current thread) and smol. The server is plain `std::net` on its own threads, so it
+//! `behaviour_suite!` instantiates it on every executor. The server is plain `std::net` on its own threads, so it
 //! works under any executor, counts accepted connections, and stops when dropped.
 
 use std::io::{Read, Write};
@@ -12,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::{Context as _, ensure};
+use anyhow::ensure;
 use nexus_async_net::rest::{
     HttpConnection, HttpConnectionBuilder, Method, ParseError, RequestWriter, ResponseReader,
     RestError,
@@ -175,7 +174,7 @@ const OK_HELLO: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 async fn connect(
     server: &Server,
     rt: &Runtime,
-) -> Result<HttpConnection<impl futures_io::AsyncRead + futures_io::AsyncWrite + Unpin>, RestError>
+) -> Result<HttpConnection<impl futures::io::AsyncRead + futures::io::AsyncWrite + Unpin>, RestError>
 {
     HttpConnectionBuilder::new()
         .runtime(rt.clone())
@@ -657,7 +656,7 @@ pub async fn seed_request_sequence_compiles_and_runs(rt: Runtime) -> anyhow::Res
         reader: ResponseReader,
         conn: Option<HttpConnection<S>>,
     }
-    impl<S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin> Slot<S> {
+    impl<S: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin> Slot<S> {
         fn conn_and_reader(
             &mut self,
         ) -> Result<(&mut HttpConnection<S>, &mut ResponseReader), RestError> {
@@ -698,78 +697,6 @@ fn req_method_is_post() -> bool {
 }
 
 // ---------------------------------------------------------------------------------------
-// Executors
-// ---------------------------------------------------------------------------------------
-
-fn on_tokio<F, Fut>(test: F) -> anyhow::Result<()>
-where
-    F: FnOnce(Runtime) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    let tokio = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("tokio")?;
-    tokio.block_on(async { test(Runtime::current()).await })
-}
-
-fn on_smol<F, Fut>(test: F) -> anyhow::Result<()>
-where
-    F: FnOnce(Runtime) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
-    smol::block_on(async { test(Runtime::current()).await })
-}
-
-macro_rules! on_both {
-    ($($name:ident),* $(,)?) => {
-        mod tokio_current_thread {
-            $( #[test] fn $name() -> anyhow::Result<()> { super::on_tokio(super::$name) } )*
-        }
-        mod smol_block_on {
-            $( #[test] fn $name() -> anyhow::Result<()> { super::on_smol(super::$name) } )*
-        }
-    };
-}
-
-macro_rules! on_both_tls {
-    ($($name:ident),* $(,)?) => {
-        mod tls_on_tokio_current_thread {
-            $( #[test] fn $name() -> anyhow::Result<()> { super::on_tokio(super::$name) } )*
-        }
-        mod tls_on_smol_block_on {
-            $( #[test] fn $name() -> anyhow::Result<()> { super::on_smol(super::$name) } )*
-        }
-    };
-}
-
-on_both!(
-    keep_alive_reuses_one_connection_for_many_requests,
-    post_sends_headers_and_body_with_content_length,
-    chunked_body_with_extensions_and_trailers_is_decoded,
-    http10_close_delimited_body_is_read_and_retires_the_connection,
-    connection_close_retires_the_connection_without_writing_again,
-    continue_100_before_the_final_response_is_skipped,
-    no_body_is_read_for_204_304_and_head,
-    truncated_body_is_a_typed_error_and_poisons,
-    reset_mid_response_is_an_io_error_and_poisons,
-    malformed_status_line_is_a_parse_error_and_poisons,
-    oversize_head_is_head_too_large,
-    oversize_body_is_body_too_large_with_bounded_memory,
-    body_larger_than_the_initial_buffer_grows_the_reader,
-    invalid_chunk_size_line_is_a_parse_error,
-    silent_server_gives_read_timeout_and_poisons,
-    body_trickling_slower_than_the_read_timeout_times_out,
-    cancelled_send_poisons_the_connection,
-    keep_alive_closed_by_the_server_is_reported_stale,
-    keep_alive_reset_before_the_response_is_reported_stale,
-    idle_connection_closed_by_the_server_is_stale_and_nothing_is_written,
-    reset_mid_body_on_a_reused_connection_is_not_stale,
-    invalid_url_and_refused_connection_are_errors,
-    seed_request_sequence_compiles_and_runs,
-);
-
-// ---------------------------------------------------------------------------------------
 // https://
 // ---------------------------------------------------------------------------------------
 
@@ -799,7 +726,7 @@ fn test_pki() -> anyhow::Result<(
 
 /// A TLS server on its own thread answering every request with `OK_HELLO`.
 fn tls_server(config: nexus_async_net::tls::TlsConfig) -> anyhow::Result<u16> {
-    use futures_util::{AsyncReadExt, AsyncWriteExt};
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     thread::spawn(move || {
@@ -885,9 +812,3 @@ pub async fn connect_timeout_covers_a_server_that_never_finishes_tls(
     ensure!(matches!(got, Err(RestError::ConnectTimeout)), "{got:?}");
     Ok(())
 }
-
-on_both_tls!(
-    https_requests_run_over_tls_with_a_custom_ca,
-    https_with_an_untrusted_certificate_is_a_tls_error,
-    connect_timeout_covers_a_server_that_never_finishes_tls,
-);
