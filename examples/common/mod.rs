@@ -22,8 +22,13 @@ enum Ending {
 /// A market-data feed: waits for a SUBSCRIBE, publishes `trades` trade messages with a
 /// ping every fifth message, then ends the session cleanly or by dropping the TCP
 /// connection (alternately), so a client's reconnect path shows. Serves `sessions`
-/// sessions, then stops.
-pub fn spawn_feed_server(sessions: usize, trades: usize) -> SocketAddr {
+/// sessions, then stops and sets the returned flag.
+pub fn spawn_feed_server(
+    sessions: usize,
+    trades: usize,
+) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = finished.clone();
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
     let addr = listener.local_addr().expect("local addr");
     thread::spawn(move || {
@@ -46,9 +51,10 @@ pub fn spawn_feed_server(sessions: usize, trades: usize) -> SocketAddr {
                     )
                     .await;
             }
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
         });
     });
-    addr
+    (addr, finished)
 }
 
 async fn serve_feed(
