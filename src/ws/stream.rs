@@ -326,8 +326,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             match self.conn.advance() {
                 Ok(Advance::Message) => {
                     self.ready = true;
-                    if let (Some(hb), Some(Message::Pong(_))) =
-                        (self.heartbeat.as_mut(), self.conn.message())
+                    // Only look at the message when a heartbeat waits for a Pong: building
+                    // a `Message` per received message is not free on the hot path.
+                    if let Some(hb) = self.heartbeat.as_mut()
+                        && matches!(self.conn.message(), Some(Message::Pong(_)))
                     {
                         hb.on_pong();
                     }
