@@ -23,6 +23,13 @@ pub trait Executor {
     where
         F: FnOnce(Runtime) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static;
+
+    /// Runs a `!Send` test (a `ClientPool` behaviour) on the calling thread, under the
+    /// executor's runtime, and panics with its error, if any.
+    fn run_local<F, Fut>(test: F)
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>;
 }
 
 /// Wraps a test in the watchdog (an async-io timer, which works under every executor).
@@ -63,6 +70,19 @@ impl Executor for TokioMultiThread {
         });
         check(res.expect("test task panicked"));
     }
+
+    fn run_local<F, Fut>(test: F)
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        check(tokio.block_on(async { watched(test(Runtime::current())).await }));
+    }
 }
 
 /// tokio, current-thread scheduler.
@@ -81,6 +101,24 @@ impl Executor for TokioCurrentThread {
             .expect("tokio runtime");
         check(tokio.block_on(async { watched(test(Runtime::current())).await }));
     }
+
+    /// Inside a `LocalSet`, with `Runtime::tokio_local`: `spawn_local` works here, so a
+    /// `ClientPool` heals with local tasks.
+    fn run_local<F, Fut>(test: F)
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let local = tokio::task::LocalSet::new();
+        check(local.block_on(&tokio, async {
+            let rt = Runtime::tokio_local().expect("inside tokio");
+            watched(test(rt)).await
+        }));
+    }
 }
 
 /// smol: the test runs on smol's global executor.
@@ -94,6 +132,14 @@ impl Executor for Smol {
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
     {
         check(smol::block_on(smol::spawn(watched(test(Runtime::smol())))));
+    }
+
+    fn run_local<F, Fut>(test: F)
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        check(smol::block_on(watched(test(Runtime::smol()))));
     }
 }
 
@@ -109,6 +155,16 @@ impl Executor for AsyncStd {
     {
         check(async_std::task::block_on(async_std::task::spawn(watched(
             test(Runtime::async_std()),
+        ))));
+    }
+
+    fn run_local<F, Fut>(test: F)
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
+    {
+        check(async_std::task::block_on(watched(test(
+            Runtime::async_std(),
         ))));
     }
 }
@@ -174,6 +230,14 @@ impl Executor for Custom {
     where
         F: FnOnce(Runtime) -> Fut + Send + 'static,
         Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        check(park_block_on(watched(test(Custom::runtime()))));
+    }
+
+    fn run_local<F, Fut>(test: F)
+    where
+        F: FnOnce(Runtime) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>>,
     {
         check(park_block_on(watched(test(Custom::runtime()))));
     }

@@ -9,6 +9,7 @@
 pub mod executors;
 pub mod hostile;
 pub mod mem;
+pub mod pool;
 pub mod rest;
 pub mod servers;
 pub mod ws;
@@ -24,6 +25,36 @@ macro_rules! tests_for {
                     <$exec as $crate::executors::Executor>::run(|rt| $crate::$module::$name(rt));
                 }
             )*
+        }
+    };
+}
+
+/// Declares two `#[test]`s per pool behaviour, one per pool, run on the calling thread of
+/// executor `$exec` (`ClientPool` is `!Send`).
+#[macro_export]
+macro_rules! pool_tests_for {
+    ($exec:ty: [$($name:ident),* $(,)?]) => {
+        mod pool {
+            mod local {
+                $(
+                    #[test]
+                    fn $name() {
+                        <$exec as $crate::executors::Executor>::run_local(|rt| {
+                            $crate::pool::$name::<nexus_async_net::rest::ClientPool>(rt)
+                        });
+                    }
+                )*
+            }
+            mod atomic {
+                $(
+                    #[test]
+                    fn $name() {
+                        <$exec as $crate::executors::Executor>::run_local(|rt| {
+                            $crate::pool::$name::<nexus_async_net::rest::AtomicClientPool>(rt)
+                        });
+                    }
+                )*
+            }
         }
     };
 }
@@ -82,6 +113,21 @@ macro_rules! behaviour_suite {
             https_requests_run_over_tls_with_a_custom_ca,
             https_with_an_untrusted_certificate_is_a_tls_error,
             connect_timeout_covers_a_server_that_never_finishes_tls,
+        ]);
+        $crate::pool_tests_for!($exec: [
+            build_opens_every_slot_and_try_acquire_is_lifo,
+            server_killed_and_restarted_heals_every_slot,
+            accept_then_close_is_a_typed_error_and_the_slot_heals,
+            reset_mid_response_poisons_and_the_slot_heals,
+            black_hole_gives_read_timeout_and_the_slot_heals,
+            connection_close_every_third_response_never_reaches_the_caller,
+            all_slots_poisoned_at_once_heal_concurrently,
+            dropping_the_pool_stops_healing,
+            returned_slot_wakes_a_waiting_acquire_with_no_timer,
+            acquire_times_out_with_a_typed_error,
+            without_a_spawner_acquire_heals_inline,
+            idle_timeout_replaces_an_unused_connection,
+            bad_options_fail_before_connecting,
         ]);
         $crate::tests_for!($exec, hostile: [
             frame_claiming_2_pow_63_bytes_closes_with_1009,

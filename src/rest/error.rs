@@ -44,6 +44,9 @@ pub enum RestError {
     /// DNS, TCP connect and TLS handshake did not complete within the connect timeout.
     #[error("connect timed out")]
     ConnectTimeout,
+    /// A pool had no healthy slot free within its acquire timeout (all busy or healing).
+    #[error("no pooled connection became free within the acquire timeout")]
+    AcquireTimeout,
     /// The URL could not be used (`http://` or `https://` with a host expected).
     #[error("invalid URL: {0}")]
     InvalidUrl(Box<str>),
@@ -94,10 +97,13 @@ impl RestError {
         )
     }
 
-    /// Whether this is [`ReadTimeout`](Self::ReadTimeout) or
-    /// [`ConnectTimeout`](Self::ConnectTimeout).
+    /// Whether this is [`ReadTimeout`](Self::ReadTimeout),
+    /// [`ConnectTimeout`](Self::ConnectTimeout) or [`AcquireTimeout`](Self::AcquireTimeout).
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::ReadTimeout | Self::ConnectTimeout)
+        matches!(
+            self,
+            Self::ReadTimeout | Self::ConnectTimeout | Self::AcquireTimeout
+        )
     }
 }
 

@@ -54,12 +54,17 @@
 
 mod connection;
 mod error;
+pub mod pool;
 mod request;
 mod response;
 
 pub use crate::proto::http::{Limits, Method, ParseError};
 pub use connection::{ClientConnection, HttpConnection, HttpConnectionBuilder};
 pub use error::RestError;
+pub use pool::{
+    AtomicClientPool, AtomicClientPoolBuilder, AtomicPooledSlot, Backoff, ClientPool,
+    ClientPoolBuilder, ClientSlot, HealingMode, PoolStats, PooledSlot,
+};
 pub use request::{DEFAULT_WRITE_BUFFER_CAPACITY, Request, RequestBuilder, RequestWriter};
 pub use response::{
     DEFAULT_RESPONSE_BUFFER_CAPACITY, Progress, Response, ResponseReader, RestResponse,

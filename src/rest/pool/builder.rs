@@ -1,0 +1,329 @@
+//! [`PoolBuilder`]: one builder for both pools.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use futures_util::future::join_all;
+
+use super::core::{Config, Core, Shared, probe_mode};
+use super::{AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode};
+use crate::proto::http::request::write_header;
+use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};
+use crate::rest::error::RestError;
+use crate::rest::request::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
+use crate::rest::response::{DEFAULT_RESPONSE_BUFFER_CAPACITY, ResponseReader};
+use crate::rt::Runtime;
+#[cfg(feature = "tls")]
+use crate::tls::TlsConfig;
+
+/// The default connect timeout of pooled connections (initial connects and reconnects).
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The default time [`ClientPool::acquire`] waits for a slot.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The builder of [`ClientPoolBuilder`] (for [`ClientPool`]) and
+/// [`AtomicClientPoolBuilder`] (for [`AtomicClientPool`]): the same options for both.
+///
+/// Defaults: 1 connection; no base path beyond the URL's path; Nagle on (call
+/// [`disable_nagle`](Self::disable_nagle) for trading); no TCP keepalive; 32 KiB request
+/// buffer; 32 KiB response buffer growing up to an 8 MiB body; connect timeout 5 s (every
+/// initial connect and every reconnect); no read timeout; acquire timeout 5 s;
+/// [`Backoff::default`] (100 ms doubling to 5 s, 20% jitter); no idle timeout; the
+/// [`Runtime::current`] of the task that calls [`build`](Self::build).
+#[must_use]
+pub struct PoolBuilder<P> {
+    url: Option<String>,
+    base_path: Option<String>,
+    /// Validated default headers, in order.
+    headers: Vec<(String, String)>,
+    connections: usize,
+    connector: HttpConnectionBuilder,
+    connect_timeout: Duration,
+    write_buffer_capacity: usize,
+    response_buffer_capacity: usize,
+    max_body_size: Option<usize>,
+    acquire_timeout: Duration,
+    backoff: Backoff,
+    idle_timeout: Option<Duration>,
+    runtime: Option<Runtime>,
+    _pool: PhantomData<fn() -> P>,
+}
+
+/// Builds a [`ClientPool`].
+pub type ClientPoolBuilder = PoolBuilder<ClientPool>;
+/// Builds an [`AtomicClientPool`].
+pub type AtomicClientPoolBuilder = PoolBuilder<AtomicClientPool>;
+
+impl<P> Default for PoolBuilder<P> {
+    fn default() -> Self {
+        Self {
+            url: None,
+            base_path: None,
+            headers: Vec::new(),
+            connections: 1,
+            connector: HttpConnectionBuilder::new(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            write_buffer_capacity: DEFAULT_WRITE_BUFFER_CAPACITY,
+            response_buffer_capacity: DEFAULT_RESPONSE_BUFFER_CAPACITY,
+            max_body_size: None,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            backoff: Backoff::default(),
+            idle_timeout: None,
+            runtime: None,
+            _pool: PhantomData,
+        }
+    }
+}
+
+impl<P> PoolBuilder<P> {
+    /// A builder with the defaults above.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The server: `http://host[:port][/path]` or `https://...`. Required. The path, if
+    /// any, prefixes every request path unless [`base_path`](Self::base_path) replaces it.
+    pub fn url(mut self, url: &str) -> Self {
+        self.url = Some(url.to_owned());
+        self
+    }
+
+    /// The path prefixed to every request path (replaces the URL's path).
+    pub fn base_path(mut self, path: &str) -> Self {
+        self.base_path = Some(path.to_owned());
+        self
+    }
+
+    /// A header sent with every request, after `Host`, in the order added.
+    ///
+    /// # Errors
+    ///
+    /// [`RestError::InvalidHeader`] when the name is not a token or the value holds CR,
+    /// LF, NUL or another control byte.
+    pub fn default_header(mut self, name: &str, value: &str) -> Result<Self, RestError> {
+        write_header(&mut Vec::new(), name, value)?;
+        self.headers.push((name.to_owned(), value.to_owned()));
+        Ok(self)
+    }
+
+    /// How many connections (slots) the pool keeps; at least 1.
+    pub fn connections(mut self, n: usize) -> Self {
+        self.connections = n;
+        self
+    }
+
+    /// The TLS configuration for `https://` (build one and share it).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: &TlsConfig) -> Self {
+        self.connector = self.connector.tls(config);
+        self
+    }
+
+    /// Sets `TCP_NODELAY` on every connection.
+    pub fn disable_nagle(mut self) -> Self {
+        self.connector = self.connector.disable_nagle();
+        self
+    }
+
+    /// Enables TCP keepalive probes after `idle` without traffic.
+    pub fn tcp_keepalive(mut self, idle: Duration) -> Self {
+        self.connector = self.connector.tcp_keepalive(idle);
+        self
+    }
+
+    /// The capacity each slot's request buffer starts with.
+    pub fn write_buffer_capacity(mut self, n: usize) -> Self {
+        self.write_buffer_capacity = n;
+        self
+    }
+
+    /// The capacity each slot's response buffer starts with (it grows up to
+    /// [`max_body_size`](Self::max_body_size) plus the head).
+    pub fn response_buffer_capacity(mut self, n: usize) -> Self {
+        self.response_buffer_capacity = n;
+        self
+    }
+
+    /// The largest response body accepted; a larger one fails with
+    /// [`RestError::BodyTooLarge`] and the slot heals.
+    pub fn max_body_size(mut self, n: usize) -> Self {
+        self.max_body_size = Some(n);
+        self
+    }
+
+    /// Bounds DNS, TCP connect and TLS handshake of every connection, at build time and
+    /// when healing.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Bounds each request: writing it and reading the whole response. Past it `send`
+    /// returns [`RestError::ReadTimeout`] and the slot heals when returned.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.connector = self.connector.read_timeout(timeout);
+        self
+    }
+
+    /// How long [`ClientPool::acquire`] waits for a slot before
+    /// [`RestError::AcquireTimeout`].
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// Reconnect delays after failed attempts.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Replaces a connection that sat unused for longer than `idle` (servers close idle
+    /// keep-alive connections; set this a little below the server's limit). Checked when
+    /// the slot is met by `try_acquire`, with one clock read per acquire and release.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle_timeout = Some(idle);
+        self
+    }
+
+    /// The runtime for connecting, timers and healing tasks (default: [`Runtime::current`]
+    /// when `build` runs).
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = Some(runtime);
+        self
+    }
+
+    fn writer(&self, url: &str) -> Result<RequestWriter, RestError> {
+        let mut writer = RequestWriter::for_url(url)?;
+        if let Some(path) = &self.base_path {
+            writer.set_base_path(path)?;
+        }
+        for (name, value) in &self.headers {
+            writer.default_header(name, value)?;
+        }
+        writer.set_write_buffer_capacity(self.write_buffer_capacity);
+        Ok(writer)
+    }
+
+    fn reader(&self) -> ResponseReader {
+        let reader = ResponseReader::new(self.response_buffer_capacity);
+        match self.max_body_size {
+            Some(n) => reader.max_body_size(n),
+            None => reader,
+        }
+    }
+
+    /// Validates the options, opens every connection concurrently (each under the connect
+    /// timeout) and decides the healing mode.
+    async fn parts(
+        self,
+        local: bool,
+    ) -> Result<(Shared, Vec<Box<ClientSlot>>, HealingMode), RestError> {
+        let url = self
+            .url
+            .clone()
+            .ok_or_else(|| RestError::InvalidUrl("a pool needs a url".into()))?;
+        if self.connections == 0 {
+            return Err(RestError::InvalidRequest(
+                "a pool needs at least one connection",
+            ));
+        }
+        // Bad URLs, paths and headers fail here, before any connection is opened.
+        self.writer(&url)?;
+        let runtime = self.runtime.clone().unwrap_or_else(Runtime::current);
+        let connector = self
+            .connector
+            .clone()
+            .connect_timeout(self.connect_timeout)
+            .runtime(runtime.clone());
+        let opened = join_all((0..self.connections).map(|_| connector.clone().connect(&url))).await;
+        let conns = match opened.iter().position(Result::is_err) {
+            None => opened.into_iter().flatten().collect::<Vec<_>>(),
+            Some(_) => return Err(close_all(opened).await),
+        };
+        let mut slots = Vec::with_capacity(self.connections);
+        for (id, conn) in conns.into_iter().enumerate() {
+            slots.push(Box::new(ClientSlot {
+                writer: self.writer(&url)?,
+                reader: self.reader(),
+                conn: Some(conn),
+                id,
+                idle_since: None,
+            }));
+        }
+        let mode = probe_mode(&runtime, local);
+        let config = Config {
+            url,
+            connector,
+            runtime,
+            backoff: self.backoff,
+            idle_timeout: self.idle_timeout,
+            acquire_timeout: self.acquire_timeout,
+            connections: self.connections,
+        };
+        Ok((Shared::new(config), slots, mode))
+    }
+}
+
+/// Closes the connections that opened (gracefully, concurrently) and returns the first
+/// error.
+async fn close_all(opened: Vec<Result<ClientConnection, RestError>>) -> RestError {
+    let mut first = None;
+    let mut closes = Vec::new();
+    for result in opened {
+        match result {
+            Ok(conn) => closes.push(conn.close()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    join_all(closes).await;
+    first.unwrap_or(RestError::ConnectionClosed("pool build failed"))
+}
+
+impl PoolBuilder<ClientPool> {
+    /// Opens every connection concurrently, each under the connect timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`RestError::InvalidUrl`] / [`RestError::InvalidRequest`] /
+    /// [`RestError::InvalidHeader`] for bad options; otherwise the first connect error
+    /// ([`RestError::Io`], [`RestError::ConnectTimeout`], [`RestError::Tls`], ...), after
+    /// closing the connections that did open.
+    pub async fn build(self) -> Result<ClientPool, RestError> {
+        let (shared, slots, mode) = self.parts(true).await?;
+        Ok(ClientPool {
+            core: Core::new(shared, slots, mode),
+        })
+    }
+}
+
+impl PoolBuilder<AtomicClientPool> {
+    /// Opens every connection concurrently, each under the connect timeout.
+    ///
+    /// # Errors
+    ///
+    /// As for the [`ClientPool`] builder: bad options, or the first connect error after
+    /// closing the connections that did open.
+    pub async fn build(self) -> Result<AtomicClientPool, RestError> {
+        let (shared, slots, mode) = self.parts(false).await?;
+        Ok(AtomicClientPool {
+            core: Core::new(shared, slots, mode),
+        })
+    }
+}
+
+impl<P> fmt::Debug for PoolBuilder<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("url", &self.url)
+            .field("connections", &self.connections)
+            .field("connector", &self.connector)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("backoff", &self.backoff)
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
+    }
+}
