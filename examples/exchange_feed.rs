@@ -10,9 +10,9 @@
 //! connection without a Close frame, so the reconnect path shows in the output. The demo
 //! stops after `--sessions` sessions (default 4) when using the embedded server.
 //!
-//! The recipe below is the seed's code with two changes only: the import root (`nexus_net`
+//! The recipe (`examples/common/feed_recipe.rs`) is the seed's code with two changes only: the import root (`nexus_net`
 //! is this crate, see `extern crate` below) and the URL. Its `tokio::time::sleep` resolves
-//! to a tiny shim over the library's runtime seam, so the same loop runs on smol too.
+//! to a tiny shim (`examples/common/tokio_shim.rs`) over the library's runtime seam, so the same loop runs on smol too.
 
 extern crate nexus_async_net as nexus_net;
 
@@ -30,77 +30,8 @@ fn feed_url() -> &'static str {
         .unwrap_or("ws://127.0.0.1:9/ws")
 }
 
-/// `tokio::time::sleep` for the recipe, on whatever runtime is running.
-mod sleep_shim {
-    pub mod time {
-        pub async fn sleep(d: std::time::Duration) {
-            nexus_async_net::rt::Runtime::current().sleep(d).await;
-        }
-    }
-}
-
-mod recipe {
-    use crate::sleep_shim as tokio;
-    // ---- seed recipe 1, unchanged but for the import root and the URL ----
-    use nexus_async_net::ws::{WsError, WsStreamBuilder};
-    use nexus_net::tls::TlsConfig;
-    use nexus_net::ws::{CloseCode, Message};
-    use std::time::Duration;
-    pub async fn run_feed(tls: TlsConfig) {
-        let mut backoff = Duration::from_millis(100);
-        let max_backoff = Duration::from_secs(30);
-        loop {
-            match one_session(&tls).await {
-                Ok(()) => {
-                    tracing::info!("feed closed cleanly, reconnecting");
-                    backoff = Duration::from_millis(100);
-                }
-                Err(e) => {
-                    tracing::warn!(?e, "feed disconnected");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(max_backoff);
-                }
-            }
-        }
-    }
-    async fn one_session(tls: &TlsConfig) -> Result<(), WsError> {
-        let mut ws = WsStreamBuilder::new()
-            .tls(tls)
-            .disable_nagle()
-            .buffer_capacity(1 << 20)
-            .max_message_size(16 << 20)
-            .connect_timeout(Duration::from_secs(3))
-            .connect(crate::feed_url())
-            .await?;
-        // Re-send subscription state on every reconnect.
-        ws.send_text(
-            r#"{
-    "method":"SUBSCRIBE",
-    "params":["btcusdt@trade","btcusdt@depth20@100ms"],
-    "id":1
-    }"#,
-        )
-        .await?;
-        loop {
-            match ws.recv().await? {
-                Some(Message::Text(json)) => on_json(json),
-                Some(Message::Binary(bytes)) => on_binary(bytes),
-                Some(Message::Ping(data)) => ws.send_pong(data).await?,
-                Some(Message::Pong(_)) => {}
-                Some(Message::Close(_)) => {
-                    let _ = ws.close(CloseCode::Normal, "").await;
-                    return Ok(());
-                }
-                None => return Ok(()), // EOF
-            }
-        }
-    }
-    fn on_json(json: &str) {
-        crate::on_json(json)
-    }
-    fn on_binary(_: &[u8]) {}
-    // ---- end of recipe ----
-}
+#[path = "common/feed_recipe.rs"]
+mod recipe;
 
 fn on_json(json: &str) {
     let n = TRADES.fetch_add(1, Ordering::Relaxed) + 1;

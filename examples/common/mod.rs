@@ -3,6 +3,9 @@
 //! stops by itself after the sessions it was asked to serve.
 #![allow(dead_code)]
 
+pub mod rest_server;
+pub mod tokio_shim;
+
 use std::net::{SocketAddr, TcpListener};
 use std::thread;
 use std::time::Duration;
