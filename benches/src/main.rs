@@ -111,7 +111,7 @@ report [options]
   --libs a,b        only these clients: ours-tokio ours-smol ours-async-std
                     ours-tokio-small published
                     fastwebsockets tokio-tungstenite async-tungstenite rest-ours
-                    rest-ours-pool rest-published rest-published-pool reqwest
+                    rest-ours-pool rest-ours-atomic-pool rest-published rest-published-pool reqwest
                     hyper-conn hyper-client
   --groups a,b      only these groups: recv echo send idle rest pool
   --out PATH        markdown to write (default: <repo>/docs/performance.md);
@@ -274,6 +274,7 @@ fn cases(args: &Args) -> Vec<Case> {
             } else {
                 vec![
                     Lib::RestOursPool,
+                    Lib::RestOursAtomicPool,
                     Lib::RestPublishedPool,
                     Lib::HyperConn,
                     Lib::HyperClient,
@@ -308,7 +309,11 @@ fn cases(args: &Args) -> Vec<Case> {
             op: Op::PoolCycle {
                 count: scaled(5_000_000, s),
             },
-            libs: vec![Lib::RestOursPool, Lib::RestPublishedPool],
+            libs: vec![
+                Lib::RestOursPool,
+                Lib::RestOursAtomicPool,
+                Lib::RestPublishedPool,
+            ],
         });
     }
     out

@@ -33,6 +33,8 @@ pub enum Lib {
     RestOurs,
     /// REST: this crate's pool (tokio).
     RestOursPool,
+    /// REST: this crate's thread-safe pool (tokio).
+    RestOursAtomicPool,
     /// REST: the published crate's `HttpConnection`.
     RestPublished,
     /// REST: the published crate's `ClientPool`.
@@ -58,9 +60,10 @@ impl Lib {
     ];
 
     /// Every REST client, ours first.
-    pub const REST: [Lib; 7] = [
+    pub const REST: [Lib; 8] = [
         Lib::RestOurs,
         Lib::RestOursPool,
+        Lib::RestOursAtomicPool,
         Lib::RestPublished,
         Lib::RestPublishedPool,
         Lib::HyperConn,
@@ -91,6 +94,7 @@ impl Lib {
             Lib::AsyncTungstenite => "async-tungstenite (smol)",
             Lib::RestOurs => "ours HttpConnection",
             Lib::RestOursPool => "ours ClientPool",
+            Lib::RestOursAtomicPool => "ours AtomicClientPool",
             Lib::RestPublished => "nexus-async-net 0.9.1 HttpConnection",
             Lib::RestPublishedPool => "nexus-async-net 0.9.1 ClientPool",
             Lib::Reqwest => "reqwest",
@@ -112,6 +116,7 @@ impl Lib {
             Lib::AsyncTungstenite => "async-tungstenite",
             Lib::RestOurs => "rest-ours",
             Lib::RestOursPool => "rest-ours-pool",
+            Lib::RestOursAtomicPool => "rest-ours-atomic-pool",
             Lib::RestPublished => "rest-published",
             Lib::RestPublishedPool => "rest-published-pool",
             Lib::Reqwest => "reqwest",
@@ -131,7 +136,7 @@ impl Lib {
                 cfg!(feature = "ours")
             }
             Lib::RestOurs => cfg!(feature = "ours-rest"),
-            Lib::RestOursPool => cfg!(feature = "ours-pool"),
+            Lib::RestOursPool | Lib::RestOursAtomicPool => cfg!(feature = "ours-pool"),
             _ => true,
         }
     }
@@ -146,6 +151,7 @@ impl Lib {
                 | Lib::OursTokioSmall
                 | Lib::RestOurs
                 | Lib::RestOursPool
+                | Lib::RestOursAtomicPool
         )
     }
 
@@ -306,6 +312,7 @@ pub fn run(lib: Lib, addrs: Addrs, op: &Op) -> anyhow::Result<Outcome> {
         }
         Lib::RestOurs
         | Lib::RestOursPool
+        | Lib::RestOursAtomicPool
         | Lib::RestPublished
         | Lib::RestPublishedPool
         | Lib::Reqwest

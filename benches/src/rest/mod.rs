@@ -48,6 +48,10 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                     Lib::RestOurs if callers == 1 => ours::conn(addr, warmup, count).await?,
                     #[cfg(feature = "ours-pool")]
                     Lib::RestOursPool => ours::pooled(addr, conns, callers, warmup, count).await?,
+                    #[cfg(feature = "ours-pool")]
+                    Lib::RestOursAtomicPool => {
+                        ours::atomic_pool::pooled(addr, conns, callers, warmup, count).await?
+                    }
                     other => anyhow::bail!("{} does not run this case", other.name()),
                 };
                 Ok(Outcome::Rest(elapsed, samples))
@@ -58,6 +62,10 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                 )),
                 #[cfg(feature = "ours-pool")]
                 Lib::RestOursPool => Ok(Outcome::Elapsed(ours::cycle(addr, count).await?)),
+                #[cfg(feature = "ours-pool")]
+                Lib::RestOursAtomicPool => Ok(Outcome::Elapsed(
+                    ours::atomic_pool::cycle(addr, count).await?,
+                )),
                 other => anyhow::bail!("{} has no pool", other.name()),
             },
             _ => anyhow::bail!("not a REST case"),

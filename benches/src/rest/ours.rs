@@ -53,71 +53,89 @@ pub async fn conn(addr: SocketAddr, warmup: usize, count: usize) -> anyhow::Resu
     Ok((start.elapsed(), samples))
 }
 
+/// The pool benchmarks, for one pool type (both pools have the same API).
 #[cfg(feature = "ours-pool")]
-mod pool {
-    use super::*;
-    use futures::future::try_join_all;
-    use nexus_async_net::rest::ClientPool;
+macro_rules! pool_bench {
+    ($module:ident, $pool:ident) => {
+        mod $module {
+            use super::*;
+            use futures::future::try_join_all;
+            use nexus_async_net::rest::$pool as ClientPool;
 
-    async fn build(addr: SocketAddr, conns: usize) -> anyhow::Result<ClientPool> {
-        Ok(ClientPool::builder()
-            .url(&format!("http://{addr}"))
-            .connections(conns)
-            .disable_nagle()
-            .build()
-            .await?)
-    }
-
-    async fn phase(pool: &ClientPool, callers: usize, n: usize) -> anyhow::Result<Vec<u64>> {
-        let per = try_join_all((0..callers).map(|_| async move {
-            let mut s = Vec::with_capacity(n);
-            for _ in 0..n {
-                let t0 = Instant::now();
-                let mut slot = pool.acquire().await?;
-                let req = slot
-                    .writer
-                    .post(PATH)
-                    .header("Content-Type", "application/json")
-                    .body(BODY)
-                    .finish()?;
-                let (conn, reader) = slot.conn_and_reader()?;
-                let resp = conn.send(req, reader).await?;
-                check(resp.status(), resp.body().len())?;
-                s.push(t0.elapsed().as_nanos() as u64);
+            async fn build(addr: SocketAddr, conns: usize) -> anyhow::Result<ClientPool> {
+                Ok(ClientPool::builder()
+                    .url(&format!("http://{addr}"))
+                    .connections(conns)
+                    .disable_nagle()
+                    .build()
+                    .await?)
             }
-            anyhow::Ok(s)
-        }))
-        .await?;
-        Ok(per.into_iter().flatten().collect())
-    }
 
-    /// The pool with `conns` connections shared by `callers` callers.
-    pub async fn pooled(
-        addr: SocketAddr,
-        conns: usize,
-        callers: usize,
-        warmup: usize,
-        count: usize,
-    ) -> anyhow::Result<Timed> {
-        let pool = build(addr, conns).await?;
-        phase(&pool, callers, warmup).await?;
-        let start = Instant::now();
-        let samples = phase(&pool, callers, count).await?;
-        Ok((start.elapsed(), samples))
-    }
+            async fn phase(
+                pool: &ClientPool,
+                callers: usize,
+                n: usize,
+            ) -> anyhow::Result<Vec<u64>> {
+                let per = try_join_all((0..callers).map(|_| async move {
+                    let mut s = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let t0 = Instant::now();
+                        let mut slot = pool.acquire().await?;
+                        let req = slot
+                            .writer
+                            .post(PATH)
+                            .header("Content-Type", "application/json")
+                            .body(BODY)
+                            .finish()?;
+                        let (conn, reader) = slot.conn_and_reader()?;
+                        let resp = conn.send(req, reader).await?;
+                        check(resp.status(), resp.body().len())?;
+                        s.push(t0.elapsed().as_nanos() as u64);
+                    }
+                    anyhow::Ok(s)
+                }))
+                .await?;
+                Ok(per.into_iter().flatten().collect())
+            }
 
-    /// `try_acquire` + release, `count` times, no I/O.
-    pub async fn cycle(addr: SocketAddr, count: u64) -> anyhow::Result<Duration> {
-        let pool = build(addr, 1).await?;
-        let start = Instant::now();
-        for _ in 0..count {
-            let slot = pool.try_acquire();
-            anyhow::ensure!(slot.is_some(), "no idle slot");
-            drop(std::hint::black_box(slot));
+            /// The pool with `conns` connections shared by `callers` callers.
+            pub async fn pooled(
+                addr: SocketAddr,
+                conns: usize,
+                callers: usize,
+                warmup: usize,
+                count: usize,
+            ) -> anyhow::Result<Timed> {
+                let pool = build(addr, conns).await?;
+                phase(&pool, callers, warmup).await?;
+                let start = Instant::now();
+                let samples = phase(&pool, callers, count).await?;
+                Ok((start.elapsed(), samples))
+            }
+
+            /// `try_acquire` + release, `count` times, no I/O.
+            pub async fn cycle(addr: SocketAddr, count: u64) -> anyhow::Result<Duration> {
+                let pool = build(addr, 1).await?;
+                let start = Instant::now();
+                for _ in 0..count {
+                    let slot = pool.try_acquire();
+                    anyhow::ensure!(slot.is_some(), "no idle slot");
+                    drop(std::hint::black_box(slot));
+                }
+                Ok(start.elapsed())
+            }
         }
-        Ok(start.elapsed())
-    }
+    };
 }
 
 #[cfg(feature = "ours-pool")]
+pool_bench!(pool, ClientPool);
+#[cfg(feature = "ours-pool")]
+pool_bench!(atomic, AtomicClientPool);
+
+#[cfg(feature = "ours-pool")]
 pub use pool::{cycle, pooled};
+#[cfg(feature = "ours-pool")]
+pub mod atomic_pool {
+    pub use super::atomic::{cycle, pooled};
+}
