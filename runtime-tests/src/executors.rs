@@ -35,7 +35,9 @@ pub trait Executor {
 /// Wraps a test in the watchdog (an async-io timer, which works under every executor).
 async fn watched<Fut: Future<Output = anyhow::Result<()>>>(fut: Fut) -> anyhow::Result<()> {
     let timer = async_io::Timer::after(WATCHDOG);
-    match select(pin!(fut), timer).await {
+    // Boxed: executors that nest `block_on` wrappers copy the future by value, and the
+    // debug-build futures of the bigger behaviours would overflow a test thread's stack.
+    match select(Box::pin(fut), timer).await {
         Either::Left((res, _)) => res,
         Either::Right(_) => Err(anyhow::anyhow!(
             "behaviour did not finish within {WATCHDOG:?}"

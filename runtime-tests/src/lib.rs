@@ -54,6 +54,14 @@ macro_rules! pool_tests_for {
                         });
                     }
                 )*
+
+                /// Runs as a spawned, `Send` task, sharing the pool with spawned tasks.
+                #[test]
+                fn is_shared_by_concurrent_tasks() {
+                    <$exec as $crate::executors::Executor>::run(
+                        $crate::pool::atomic_pool_is_shared_by_concurrent_tasks,
+                    );
+                }
             }
         }
     };
@@ -123,7 +131,7 @@ macro_rules! behaviour_suite {
             connection_close_every_third_response_never_reaches_the_caller,
             all_slots_poisoned_at_once_heal_concurrently,
             dropping_the_pool_stops_healing,
-            returned_slot_wakes_a_waiting_acquire_with_no_timer,
+            returned_slots_wake_waiting_acquires_with_no_timer,
             acquire_times_out_with_a_typed_error,
             without_a_spawner_acquire_heals_inline,
             idle_timeout_replaces_an_unused_connection,

@@ -279,8 +279,14 @@ pub fn report<T>() -> (Reporter<T>, Report<T>) {
 }
 
 /// The sending side of [`report`]; usable from any thread.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Reporter<T>(futures::channel::mpsc::UnboundedSender<T>);
+
+impl<T> Clone for Reporter<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
 
 impl<T> Reporter<T> {
     /// Sends a value; a test that stopped listening is ignored.

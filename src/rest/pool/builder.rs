@@ -238,10 +238,12 @@ impl<P> PoolBuilder<P> {
             .connect_timeout(self.connect_timeout)
             .runtime(runtime.clone());
         let opened = join_all((0..self.connections).map(|_| connector.clone().connect(&url))).await;
-        let conns = match opened.iter().position(Result::is_err) {
-            None => opened.into_iter().flatten().collect::<Vec<_>>(),
-            Some(_) => return Err(close_all(opened).await),
-        };
+        // (Not a `match` on `opened.iter()`: that borrow would live across the `await`
+        // below and make the build future `!Send`.)
+        if opened.iter().any(Result::is_err) {
+            return Err(close_all(opened).await);
+        }
+        let conns: Vec<_> = opened.into_iter().flatten().collect();
         let mut slots = Vec::with_capacity(self.connections);
         for (id, conn) in conns.into_iter().enumerate() {
             slots.push(Box::new(ClientSlot {

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use event_listener::Event;
+use event_listener::{Event, IntoNotification};
 use futures_util::future::select;
 
 use super::{Backoff, ClientSlot, HealingMode, PoolStats};
@@ -40,6 +40,17 @@ impl Config {
     }
 }
 
+/// The shared free list.
+#[derive(Debug)]
+struct Free {
+    slots: Vec<Box<ClientSlot>>,
+    /// `acquire` calls registered as waiting. Kept under the same lock as `slots`, so a
+    /// release that reads 0 here happened before the waiter's registration, and the
+    /// waiter's re-check after registering sees the released slot: no wake-up is lost,
+    /// and a release with nobody waiting skips the notification entirely.
+    waiters: usize,
+}
+
 /// A slot waiting for an inline reconnect (no spawner), with its backoff state.
 #[derive(Debug)]
 struct Dead {
@@ -55,11 +66,15 @@ struct Dead {
 #[derive(Debug)]
 pub struct Shared {
     pub(crate) config: Config,
-    /// Healthy slots. The free list itself for `AtomicClientPool`; for `ClientPool`, the
-    /// mailbox where healed slots wait until the owning thread adopts them.
-    free: Mutex<Vec<Box<ClientSlot>>>,
-    /// `free.len()`, readable without the lock.
+    /// Healthy slots and the number of waiting acquirers, under one lock. The free list
+    /// itself for `AtomicClientPool`; for `ClientPool`, the mailbox where healed slots
+    /// wait until the owning thread adopts them.
+    free: Mutex<Free>,
+    /// `free.slots.len()`, readable without the lock.
     free_len: AtomicUsize,
+    /// `free.waiters`, readable without the lock (by `ClientPool`'s release, on the thread
+    /// that also registers its waiters).
+    waiters: AtomicUsize,
     /// Slots that heal inline in `acquire` (no spawner, or a spawn that failed).
     dead: Mutex<Vec<Dead>>,
     /// Notified when a slot is returned, healed or becomes ready for an inline attempt.
@@ -87,8 +102,12 @@ impl Shared {
         let n = config.connections;
         Self {
             config,
-            free: Mutex::new(Vec::with_capacity(n)),
+            free: Mutex::new(Free {
+                slots: Vec::with_capacity(n),
+                waiters: 0,
+            }),
             free_len: AtomicUsize::new(0),
+            waiters: AtomicUsize::new(0),
             dead: Mutex::new(Vec::with_capacity(n)),
             available: Event::new(),
             shutdown: Event::new(),
@@ -107,15 +126,38 @@ impl Shared {
 
     pub(crate) fn pop_free(&self) -> Option<Box<ClientSlot>> {
         let mut free = lock(&self.free);
-        let slot = free.pop();
-        self.free_len.store(free.len(), Ordering::Relaxed);
+        let slot = free.slots.pop();
+        self.free_len.store(free.slots.len(), Ordering::Relaxed);
         slot
     }
 
+    /// Pushes a slot and wakes one waiter if any is registered.
     pub(crate) fn push_free(&self, slot: Box<ClientSlot>) {
+        let waiters = {
+            let mut free = lock(&self.free);
+            free.slots.push(slot);
+            self.free_len.store(free.slots.len(), Ordering::Relaxed);
+            free.waiters
+        };
+        if waiters > 0 {
+            self.wake_one();
+        }
+    }
+
+    /// Wakes one waiter of a `ClientPool` after a release on its own thread (where its
+    /// waiters register, so the relaxed read sees every registration).
+    pub(crate) fn wake_local(&self) {
+        if self.waiters.load(Ordering::Relaxed) > 0 {
+            self.wake_one();
+        }
+    }
+
+    /// Registers an `acquire` as waiting until the guard drops.
+    fn register_waiter(&self) -> Waiting<'_> {
         let mut free = lock(&self.free);
-        free.push(slot);
-        self.free_len.store(free.len(), Ordering::Relaxed);
+        free.waiters += 1;
+        self.waiters.store(free.waiters, Ordering::Relaxed);
+        Waiting(self)
     }
 
     /// Moves every slot of the shared list into `into` (which has room for all slots).
@@ -124,7 +166,7 @@ impl Shared {
             return;
         }
         let mut free = lock(&self.free);
-        into.append(&mut free);
+        into.append(&mut free.slots);
         self.free_len.store(0, Ordering::Relaxed);
     }
 
@@ -147,7 +189,14 @@ impl Shared {
         self.reconnects.fetch_add(1, Ordering::Relaxed);
         self.healing.fetch_sub(1, Ordering::Relaxed);
         self.push_free(slot);
-        self.available.notify(1);
+    }
+
+    /// Wakes one more waiter (an *additional* notification: a second slot returned while
+    /// the first waiter has not run yet wakes a second waiter; a notified waiter that gives
+    /// up passes its notification on). Ordering comes from the `free` lock (see
+    /// [`Free::waiters`]), so the notification needs no fence of its own.
+    fn wake_one(&self) {
+        self.available.notify(1.additional().relaxed());
     }
 
     fn push_dead(&self, slot: Box<ClientSlot>, not_before: Instant, delay: Duration) {
@@ -157,16 +206,19 @@ impl Shared {
             delay,
         });
         // A waiting `acquire` may be the one to run the attempt.
-        self.available.notify(1);
+        self.wake_one();
     }
 
-    /// Takes a dead slot whose next attempt may start now, or says when the earliest may.
-    fn take_dead(&self, now: Instant) -> Result<Dead, Option<Instant>> {
+    /// Takes a dead slot whose next attempt may start now.
+    fn take_dead(&self, now: Instant) -> Option<Dead> {
         let mut dead = lock(&self.dead);
-        match dead.iter().position(|d| d.not_before <= now) {
-            Some(i) => Ok(dead.swap_remove(i)),
-            None => Err(dead.iter().map(|d| d.not_before).min()),
-        }
+        let i = dead.iter().position(|d| d.not_before <= now)?;
+        Some(dead.swap_remove(i))
+    }
+
+    /// When the earliest dead slot's next attempt may start.
+    fn next_dead(&self) -> Option<Instant> {
+        lock(&self.dead).iter().map(|d| d.not_before).min()
     }
 
     /// Stops healing: tasks end at their next await point and drop their slots.
@@ -176,12 +228,23 @@ impl Shared {
         lock(&self.dead).clear();
         let mut free = lock(&self.free);
         self.free_len.store(0, Ordering::Relaxed);
-        mem::take(&mut *free)
+        mem::take(&mut free.slots)
     }
 
     fn jitter_seed(&self) -> u64 {
         let n = self.seed.fetch_add(1, Ordering::Relaxed);
         RandomState::new().hash_one(n) | 1
+    }
+}
+
+/// An `acquire` registered as waiting; unregisters on drop (also when cancelled).
+struct Waiting<'a>(&'a Shared);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut free = lock(&self.0.free);
+        free.waiters -= 1;
+        self.0.waiters.store(free.waiters, Ordering::Relaxed);
     }
 }
 
@@ -337,40 +400,54 @@ impl<F: FreeList> Core<F> {
 
     pub(crate) async fn acquire(&self) -> Result<Box<ClientSlot>, RestError> {
         let runtime = &self.shared.config.runtime;
-        let deadline = runtime.now() + self.shared.config.acquire_timeout;
+        // `None`: a timeout too large to represent, i.e. none.
+        let deadline = runtime
+            .now()
+            .checked_add(self.shared.config.acquire_timeout);
+        // Registered on the first wait, unregistered on return (or cancellation).
+        let mut waiting = None;
         loop {
             if let Some(slot) = self.try_acquire() {
                 return Ok(slot);
             }
             let now = runtime.now();
-            let next_attempt = match self.shared.take_dead(now) {
-                Ok(dead) => {
-                    if let Some(slot) = self.heal_inline(dead, deadline).await {
-                        return Ok(slot);
-                    }
-                    continue;
+            if let Some(dead) = self.shared.take_dead(now) {
+                // Boxed: the connect future is large and only inline healing needs it;
+                // the `acquire` future stays small.
+                if let Some(slot) = Box::pin(self.heal_inline(dead, deadline)).await {
+                    return Ok(slot);
                 }
-                Err(next) => next,
-            };
-            if now >= deadline {
+                continue;
+            }
+            if deadline.is_some_and(|d| now >= d) {
                 return Err(RestError::AcquireTimeout);
             }
+            if waiting.is_none() {
+                waiting = Some(self.shared.register_waiter());
+            }
             let listener = self.shared.available.listen();
-            // A slot may have come back between the check above and `listen`.
+            // A slot may have come back, or a dead one become due, before `listen`.
             if let Some(slot) = self.try_acquire() {
                 return Ok(slot);
             }
-            let wake = next_attempt.map_or(deadline, |t| t.min(deadline));
-            let _ = runtime.timeout_at(Some(wake), listener).await;
+            let next_attempt = self.shared.next_dead();
+            if next_attempt.is_some_and(|t| t <= runtime.now()) {
+                continue;
+            }
+            let wake = match (next_attempt, deadline) {
+                (Some(a), Some(d)) => Some(a.min(d)),
+                (a, d) => a.or(d),
+            };
+            let _ = runtime.timeout_at(wake, listener).await;
         }
     }
 
     /// One inline reconnect attempt, within the acquire deadline. The slot is the caller's
     /// on success; on failure (or cancellation) it returns to the dead list.
-    async fn heal_inline(&self, dead: Dead, deadline: Instant) -> Option<Box<ClientSlot>> {
+    async fn heal_inline(&self, dead: Dead, deadline: Option<Instant>) -> Option<Box<ClientSlot>> {
         let runtime = &self.shared.config.runtime;
         let mut healing = Healing::new(Arc::clone(&self.shared), dead.slot, dead.delay);
-        match runtime.timeout_at(Some(deadline), healing.attempt()).await {
+        match runtime.timeout_at(deadline, healing.attempt()).await {
             Ok(Ok(mut slot)) => {
                 slot.idle_since = None;
                 self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
@@ -401,7 +478,6 @@ impl<F: FreeList> Core<F> {
             slot.idle_since = Some(self.shared.config.runtime.now());
         }
         self.free.push(&self.shared, slot);
-        self.shared.available.notify(1);
     }
 
     /// Sends a dead slot to healing: a background task, or the dead list for inline

@@ -154,7 +154,8 @@ impl Backoff {
 
     /// The delay that follows `d`.
     fn next(&self, d: Duration) -> Duration {
-        d.mul_f64(self.multiplier).min(self.max)
+        Duration::try_from_secs_f64(d.as_secs_f64() * self.multiplier)
+            .map_or(self.max, |next| next.min(self.max))
     }
 
     /// `d` shortened by `jitter * unit` (`unit` in `0.0..1.0`).
@@ -266,8 +267,9 @@ impl sealed::Sealed for LocalFreeList {
         slots.pop()
     }
 
-    fn push(&self, _: &Shared, slot: Box<ClientSlot>) {
+    fn push(&self, shared: &Shared, slot: Box<ClientSlot>) {
         self.slots.borrow_mut().push(slot);
+        shared.wake_local();
     }
 
     fn len(&self, shared: &Shared) -> usize {

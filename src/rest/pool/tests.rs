@@ -42,6 +42,14 @@ fn pools_are_send_and_sync_as_documented() {
     send::<ClientSlot>();
     send::<PoolBuilder<ClientPool>>();
     send::<PoolStats>();
+    // Building and acquiring can happen inside spawned (`Send`) tasks.
+    fn send_future<F: std::future::Future + Send>(_: F) {}
+    send_future(AtomicClientPool::builder().build());
+    send_future(ClientPool::builder().build());
+    fn acquire_is_send(pool: &AtomicClientPool) {
+        send_future(pool.acquire());
+    }
+    let _ = acquire_is_send;
 }
 
 #[test]
@@ -162,5 +170,20 @@ fn local_pool_recipe_sequence_compiles_and_slots_return_on_drop() {
         drop(slot);
         assert_eq!(pool.available(), 2);
         pool.close().await;
+    });
+}
+
+#[test]
+fn the_acquire_future_stays_small() {
+    // Inline healing's connect future is boxed, so waiting callers do not carry it.
+    let url = holding_server();
+    tokio_rt().block_on(async {
+        let pool = ClientPool::builder()
+            .url(&url)
+            .build()
+            .await
+            .expect("build");
+        let size = std::mem::size_of_val(&pool.acquire());
+        assert!(size <= 512, "acquire future is {size} bytes");
     });
 }
