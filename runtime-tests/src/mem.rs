@@ -75,13 +75,81 @@ impl AsyncWrite for MemStream {
     }
 }
 
+/// An HTTP server in memory: after each request (marked by the client's flush) it serves
+/// `response` once; with no request outstanding a read is `Pending`, as on an idle
+/// keep-alive socket.
+#[derive(Debug)]
+pub struct MemHttpServer {
+    response: &'static [u8],
+    /// Bytes of the current response already served.
+    served: usize,
+    /// Responses owed (one per flushed request).
+    owed: usize,
+    /// Requests seen (flushes).
+    pub requests: usize,
+}
+
+impl MemHttpServer {
+    /// A server answering every request with `response`.
+    pub fn new(response: &'static [u8]) -> Self {
+        Self {
+            response,
+            served: 0,
+            owed: 0,
+            requests: 0,
+        }
+    }
+}
+
+impl AsyncRead for MemHttpServer {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        if self.owed == 0 {
+            return Poll::Pending;
+        }
+        let rest = &self.response[self.served..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.served += n;
+        if self.served == self.response.len() {
+            self.served = 0;
+            self.owed -= 1;
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl AsyncWrite for MemHttpServer {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.requests += 1;
+        self.owed += 1;
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 /// A timer that never fires and a runtime built on it: no reactor thread, no allocation
 /// behind the test's back.
 #[derive(Debug, Default)]
 pub struct NeverTimer;
 
+/// The sleep of [`NeverTimer`].
 #[derive(Debug)]
-struct NeverSleep;
+pub struct NeverSleep;
 
 impl std::future::Future for NeverSleep {
     type Output = ();

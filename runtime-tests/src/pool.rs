@@ -8,10 +8,10 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::ops::DerefMut;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::Poll;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,10 @@ use nexus_async_net::rest::{
     AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode, PoolStats, RestError,
     pool::PoolBuilder,
 };
-use nexus_async_net::rt::{self, Runtime, Sleep, Timer};
+use nexus_async_net::rt::{self, Runtime};
+
+// A timer whose sleeps never end: a pool on it can only be woken by notification.
+use crate::mem::NeverTimer;
 
 // ---------------------------------------------------------------------------------------
 // The two pools behind one interface
@@ -297,30 +300,6 @@ async fn wait_for(rt: &Runtime, what: &str, mut cond: impl FnMut() -> bool) -> a
 /// Takes every slot out at once (so each is used once, whatever LIFO would pick).
 fn take_all<P: TestPool>(pool: &P) -> Vec<P::Slot<'_>> {
     std::iter::from_fn(|| pool.try_acquire()).collect()
-}
-
-/// A timer whose sleeps never end: a pool on it can only be woken by notification.
-#[derive(Debug)]
-struct NeverTimer;
-
-#[derive(Debug)]
-struct NeverSleep;
-
-impl Future for NeverSleep {
-    type Output = ();
-    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<()> {
-        Poll::Pending
-    }
-}
-
-impl Sleep for NeverSleep {
-    fn reset(self: Pin<&mut Self>, _: Instant) {}
-}
-
-impl Timer for NeverTimer {
-    fn sleep_until(&self, _: Instant) -> Pin<Box<dyn Sleep>> {
-        Box::pin(NeverSleep)
-    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,11 +1,16 @@
 //! Allocation and memory-bound proofs, with a counting global allocator (dhat in testing
-//! mode). Everything runs on this one thread over an in-memory transport, so no other
-//! thread's allocations are counted; the scenarios run in sequence inside one test because
-//! the allocator is global.
+//! mode): WebSocket recv/send and REST requests over in-memory transports, and pool
+//! acquire/release (over idle loopback connections, no I/O while measured). Measurements
+//! run on this one thread while no other thread of the process is active; the scenarios
+//! run in sequence inside one test because the allocator is global.
 
 use futures::executor::block_on;
+use nexus_async_net::rest::{
+    AtomicClientPool, ClientPool, HttpConnection, RequestWriter, ResponseReader,
+};
+use nexus_async_net::rt::Runtime;
 use nexus_async_net::ws::{Message, WsStreamBuilder};
-use runtime_tests::mem::{MemStream, quiet_runtime, upgrade_request};
+use runtime_tests::mem::{MemHttpServer, MemStream, quiet_runtime, upgrade_request};
 use runtime_tests::servers::frame;
 
 #[global_allocator]
@@ -115,9 +120,104 @@ fn steady_state_recv_and_send_allocate_nothing() {
     });
 }
 
+/// One order entry request and its response, checked.
+async fn order(
+    conn: &mut HttpConnection<MemHttpServer>,
+    writer: &mut RequestWriter,
+    reader: &mut ResponseReader,
+    i: usize,
+) {
+    let side: &[u8] = if i % 2 == 0 {
+        b"{\"side\":\"BUY\"}"
+    } else {
+        b"{\"side\":\"SELL\"}"
+    };
+    let req = writer
+        .post("/order")
+        .query("symbol", "BTCUSDT")
+        .header("Content-Type", "application/json")
+        .body(side)
+        .finish()
+        .expect("request");
+    let resp = conn.send(req, reader).await.expect("send");
+    assert_eq!((resp.status(), resp.body().len()), (200, 28));
+}
+
+fn steady_state_rest_requests_allocate_nothing() {
+    const WARM: usize = 200;
+    const MEASURED: usize = 2_000;
+    static RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 28\r\n\r\n{\"orderId\":1,\"status\":\"NEW\"}";
+    block_on(async {
+        let mut conn = HttpConnection::from_stream(MemHttpServer::new(RESPONSE));
+        let mut writer = RequestWriter::new("api.example.com").expect("writer");
+        writer.set_base_path("/api/v3").expect("base path");
+        writer.default_header("X-API-KEY", "key").expect("header");
+        let mut reader = ResponseReader::new(4096);
+        for i in 0..WARM {
+            order(&mut conn, &mut writer, &mut reader, i).await;
+        }
+        let before = dhat::HeapStats::get().total_blocks;
+        for i in 0..MEASURED {
+            order(&mut conn, &mut writer, &mut reader, i).await;
+        }
+        let after = dhat::HeapStats::get().total_blocks;
+        assert_eq!(conn.stream().requests, WARM + MEASURED);
+        assert_eq!(after - before, 0, "allocations in {MEASURED} REST requests");
+    });
+}
+
+fn pool_acquire_and_release_allocate_nothing() {
+    const MEASURED: usize = 10_000;
+    // A loopback listener that accepts and holds the pool's connections; its thread is
+    // blocked in `accept` while the measurement runs.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().take(4).collect();
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        drop(held);
+    });
+    block_on(async {
+        let rt = Runtime::portable();
+        let local = ClientPool::builder()
+            .url(&url)
+            .connections(2)
+            .runtime(rt.clone())
+            .build()
+            .await
+            .expect("local pool");
+        let shared = AtomicClientPool::builder()
+            .url(&url)
+            .connections(2)
+            .runtime(rt)
+            .build()
+            .await
+            .expect("atomic pool");
+        for _ in 0..100 {
+            drop(local.try_acquire().expect("slot"));
+            drop(shared.acquire().await.expect("slot"));
+        }
+        let before = dhat::HeapStats::get().total_blocks;
+        for _ in 0..MEASURED {
+            drop(local.try_acquire().expect("slot"));
+            drop(local.acquire().await.expect("slot"));
+            drop(shared.try_acquire().expect("slot"));
+            drop(shared.acquire().await.expect("slot"));
+        }
+        let after = dhat::HeapStats::get().total_blocks;
+        assert_eq!(
+            after - before,
+            0,
+            "allocations in {MEASURED} x 4 acquire + release"
+        );
+    });
+}
+
 #[test]
 fn allocation_and_memory_bounds() {
     let _profiler = dhat::Profiler::builder().testing().build();
     hostile_inputs_stay_within_buffer_plus_message_limit();
     steady_state_recv_and_send_allocate_nothing();
+    steady_state_rest_requests_allocate_nothing();
+    pool_acquire_and_release_allocate_nothing();
 }
