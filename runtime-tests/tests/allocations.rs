@@ -127,7 +127,7 @@ async fn order(
     reader: &mut ResponseReader,
     i: usize,
 ) {
-    let side: &[u8] = if i % 2 == 0 {
+    let side: &[u8] = if i.is_multiple_of(2) {
         b"{\"side\":\"BUY\"}"
     } else {
         b"{\"side\":\"SELL\"}"
