@@ -7,6 +7,8 @@ Each seed is a small test vector in the input format of its target (see fuzz/src
   utf8_split:                        [shape byte, split byte, text payload...]
   ws_handshake_client:               an HTTP response ({accept} = the right accept key)
   ws_handshake_server:               an HTTP upgrade request
+  http_response:                     [limits byte, split byte, HTTP response bytes...]
+  http_chunked:                      [limits/split byte, chunked body bytes...]
 Stdlib only. Idempotent: rewrites the directory each time.
 """
 import os
@@ -144,6 +146,57 @@ def request_seeds():
     yield "huge-header", base + b"Cookie: " + b"c" * 5000 + b"\r\n\r\n"
 
 
+def http_response_seeds():
+    """[limits byte, split byte, response bytes]: limits byte 0x3e = 16 KiB head, 64
+    headers, 1 MiB body, GET; 0x7e the same with HEAD; 0x00 the smallest limits."""
+    ok = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 11\r\n\r\n{\"ok\":true}"
+    chunked = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+    for limits in (0x3e, 0x7e, 0x00, 0x11):
+        for split in (0, 7):
+            tag = "%02x-%d" % (limits, split)
+            yield "ok-" + tag, bytes([limits, split]) + ok
+            yield "chunked-" + tag, bytes([limits, split]) + chunked
+    yield "close-delimited", b"\x3e\x01HTTP/1.0 200 OK\r\n\r\nuntil the end"
+    yield "interim-100", b"\x3e\x02HTTP/1.1 100 Continue\r\n\r\n" + ok
+    yield "no-content", b"\x3e\x03HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
+    yield "not-modified", b"\x3e\x03HTTP/1.1 304 Not Modified\r\n\r\n"
+    yield "keep-alive-10", b"\x3e\x04HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok"
+    yield "conn-close", b"\x3e\x05HTTP/1.1 503 Busy\r\nConnection: close\r\nContent-Length: 4\r\n\r\nbusy"
+    yield "two-lengths", b"\x3e\x06HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc"
+    yield "length-and-chunked", b"\x3e\x06HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    yield "bad-status", b"\x3e\x00HTTP/1.1 2x0 OK\r\n\r\n"
+    yield "huge-length", b"\x3e\x00HTTP/1.1 200 OK\r\nContent-Length: 99999999999999999999\r\n\r\n"
+    yield "bad-chunk", b"\x3e\x00HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+    yield "truncated", b"\x3e\x00HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort"
+    yield "stray-bytes", b"\x3e\x00" + ok + b"HTTP/1.1 200 OK\r\n"
+    yield "upgrade-101", b"\x3e\x00HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+    yield "many-headers", b"\x3e\x00HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 80 + b"Content-Length: 0\r\n\r\n"
+    yield "bare-lf", b"\x3e\x00HTTP/1.1 200 OK\nContent-Length: 2\n\nok"
+
+
+def http_chunked_seeds():
+    """[limits/split byte, chunked body]."""
+    bodies = {
+        "simple": b"5\r\nhello\r\n0\r\n\r\n",
+        "two": b"3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n",
+        "ext": b"5;name=value;x\r\nhello\r\n0\r\n\r\n",
+        "trailers": b"2\r\nok\r\n0\r\nX-Checksum: 1\r\nX-More: 2\r\n\r\n",
+        "upper-hex": b"A\r\n0123456789\r\n0\r\n\r\n",
+        "size-space": b"5 \r\nhello\r\n0\r\n\r\n",
+        "huge-size": b"ffffffffffffffffff\r\n",
+        "bad-size": b"g\r\n",
+        "missing-crlf": b"5\r\nhelloXX0\r\n\r\n",
+        "truncated": b"5\r\nhel",
+        "no-last": b"5\r\nhello\r\n",
+        "long-ext": b"1;" + b"e" * 5000 + b"\r\nx\r\n0\r\n\r\n",
+        "after-done": b"0\r\n\r\ngarbage",
+    }
+    for name, body in bodies.items():
+        for b in (0x03, 0x02, 0x41, 0x80):
+            yield "%s-%02x" % (name, b), bytes([b]) + body
+
+
 def main():
     targets = {
         "ws_frame_client": frame_seeds(None),
@@ -152,6 +205,8 @@ def main():
         "utf8_split": utf8_seeds(),
         "ws_handshake_client": response_seeds(),
         "ws_handshake_server": request_seeds(),
+        "http_response": http_response_seeds(),
+        "http_chunked": http_chunked_seeds(),
     }
     for target, seeds in targets.items():
         d = os.path.join(OUT, target)

@@ -567,3 +567,165 @@ pub fn handshake_request(data: &[u8]) {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// HTTP/1.1 responses (the REST client's parser)
+// ---------------------------------------------------------------------------------------
+
+use nexus_async_net::proto::http::{BodyDecoder, Framing, Limits as HttpLimits, Method, ParseError};
+use nexus_async_net::rest::{Progress, ResponseReader};
+
+
+/// What a `ResponseReader` made of an input, owned so two runs can be compared.
+#[derive(Debug, PartialEq, Eq)]
+pub enum HttpOutcome {
+    /// A complete response.
+    Complete {
+        /// Status code.
+        status: u16,
+        /// Header names and values, in order.
+        headers: Vec<(String, Vec<u8>)>,
+        /// The decoded body.
+        body: Vec<u8>,
+    },
+    /// The reader failed (which error, by variant).
+    Failed(std::mem::Discriminant<ParseError>),
+}
+
+/// Small limits (so inputs reach them), picked by `b`.
+pub fn http_limits(b: u8) -> HttpLimits {
+    HttpLimits::default()
+        .max_head_size([64, 512, 4096, 16 * 1024][usize::from(b & 3)])
+        .max_headers([1, 4, 64][usize::from(b >> 2 & 3).min(2)])
+        .max_body_size([0, 10, 1000, 1 << 20][usize::from(b >> 4 & 3)])
+}
+
+/// Feeds `data` then end of stream to a fresh `ResponseReader` (the reads sized by
+/// `splits`, or as large as the reader allows), stopping at the first complete response
+/// as `HttpConnection` does, and checks what must hold for any input:
+///
+/// - no panic; the buffer never grows past its bound (twice the head limit plus the body
+///   limit plus one read);
+/// - a complete response has a 3-digit status, a body within `max_body_size`, no body
+///   for `HEAD`, 1xx, 204 or 304.
+pub fn read_response(
+    data: &[u8],
+    method: Method,
+    limits: HttpLimits,
+    mut splits: Option<&mut Splits>,
+) -> HttpOutcome {
+    let bound = limits.max_head_size * 2 + limits.max_body_size + 64 * 1024;
+    let mut reader = ResponseReader::with_limits(256, limits);
+    reader.start(method);
+    let mut pos = 0;
+    let progress = loop {
+        assert!(reader.buffer_capacity() <= bound, "buffer grew past {bound}");
+        let at_eof = pos == data.len();
+        let result = if at_eof {
+            reader.handle_eof()
+        } else {
+            let spare = match reader.spare() {
+                Ok(spare) => spare,
+                Err(e) => break Err(e),
+            };
+            assert!(!spare.is_empty(), "spare() returned no room");
+            let mut n = spare.len().min(data.len() - pos);
+            if let Some(s) = splits.as_deref_mut() {
+                n = n.min(s.next(n));
+            }
+            spare[..n].copy_from_slice(&data[pos..pos + n]);
+            pos += n;
+            reader.handle_read(n)
+        };
+        match result {
+            Ok(Progress::NeedMore) if at_eof => panic!("NeedMore after end of stream"),
+            Ok(Progress::NeedMore) => {}
+            other => break other,
+        }
+    };
+    match progress {
+        Ok(Progress::Complete) => {
+            let resp = reader.response().expect("complete response");
+            let status = resp.status();
+            assert!((100..=999).contains(&status), "status {status}");
+            assert!(resp.body().len() <= limits.max_body_size, "body over the limit");
+            if method == Method::Head || status == 204 || status == 304 {
+                assert!(resp.body().is_empty(), "body where none may be");
+            }
+            HttpOutcome::Complete {
+                status,
+                headers: resp
+                    .headers()
+                    .map(|(n, v)| (n.to_ascii_lowercase(), v.to_vec()))
+                    .collect(),
+                body: resp.body().to_vec(),
+            }
+        }
+        Ok(Progress::NeedMore) => unreachable!("handled in the loop"),
+        Err(e) => HttpOutcome::Failed(std::mem::discriminant(&e)),
+    }
+}
+
+/// HTTP response target: `data[0]` picks the limits and the method, `data[1]` the read
+/// splits, the rest is the server's byte stream. The outcome must not depend on how the
+/// stream was split.
+pub fn http_response(data: &[u8]) {
+    let [limits, split, rest @ ..] = data else {
+        return;
+    };
+    let method = if limits & 0x40 != 0 { Method::Head } else { Method::Get };
+    let limits = http_limits(*limits);
+    let whole = read_response(rest, method, limits, None);
+    let mut splits = Splits::new(u64::from(*split));
+    let split = read_response(rest, method, limits, Some(&mut splits));
+    assert_eq!(whole, split, "outcome depends on read sizes");
+}
+
+/// Decodes `data` as a chunked body (then end of stream) in reads sized by `splits`;
+/// returns the decoded bytes or the error's variant. Checks that `consumed` and `data`
+/// stay within each input and that the total never passes `max_body`.
+pub fn decode_chunked(
+    data: &[u8],
+    max_body: usize,
+    mut splits: Option<&mut Splits>,
+) -> Result<Vec<u8>, std::mem::Discriminant<ParseError>> {
+    let limits = HttpLimits::default().max_body_size(max_body).max_head_size(256);
+    let mut decoder = BodyDecoder::new(Framing::Chunked, &limits).map_err(|e| std::mem::discriminant(&e))?;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() && !decoder.is_done() {
+        let mut n = data.len() - pos;
+        if let Some(s) = splits.as_deref_mut() {
+            n = s.next(n);
+        }
+        // The decoder may leave unconsumed bytes; they are offered again with the next ones.
+        let input = &data[pos..pos + n];
+        let step = decoder.decode(input).map_err(|e| std::mem::discriminant(&e))?;
+        assert!(step.consumed <= input.len(), "consumed past the input");
+        assert!(step.data.end <= step.consumed, "data past what was consumed");
+        out.extend_from_slice(&input[step.data.clone()]);
+        assert!(out.len() <= max_body, "decoded past max_body");
+        assert_eq!(decoder.decoded(), out.len() as u64, "decoded() disagrees");
+        if step.consumed == 0 && n == data.len() - pos {
+            break; // no progress on everything left: wait for more (end of stream next)
+        }
+        pos += step.consumed;
+    }
+    if !decoder.is_done() {
+        decoder.handle_eof().map_err(|e| std::mem::discriminant(&e))?;
+    }
+    Ok(out)
+}
+
+/// Chunked body target: `data[0]` picks the body limit and the split pattern, the rest is
+/// the chunked body. Decoding must not depend on the splits.
+pub fn http_chunked(data: &[u8]) {
+    let [b, rest @ ..] = data else {
+        return;
+    };
+    let max_body = [0, 16, 4096, 1 << 20][usize::from(b & 3)];
+    let whole = decode_chunked(rest, max_body, None);
+    let mut splits = Splits::new(u64::from(*b >> 2));
+    let split = decode_chunked(rest, max_body, Some(&mut splits));
+    assert_eq!(whole, split, "chunked decoding depends on read sizes");
+}

@@ -58,3 +58,13 @@ fn close_payloads_replay_without_findings() {
 fn fragmented_text_inputs_replay_without_findings() {
     assert!(replay("utf8_split", nexus_fuzz::utf8_split) > 0);
 }
+
+#[test]
+fn http_responses_replay_without_findings() {
+    assert!(replay("http_response", nexus_fuzz::http_response) > 0);
+}
+
+#[test]
+fn chunked_bodies_replay_without_findings() {
+    assert!(replay("http_chunked", nexus_fuzz::http_chunked) > 0);
+}

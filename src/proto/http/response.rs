@@ -115,7 +115,11 @@ pub fn parse_head<'b>(
 ) -> Result<Option<Head>, ParseError> {
     let max_slots = slots.len();
     let mut response = httparse::Response::new(slots);
-    let len = match response.parse(buf) {
+    // Only the first `max_head_size` bytes can hold a head within the limit. Parsing no
+    // further makes the outcome independent of how the bytes arrived: a head that breaks
+    // two limits fails the same way whether it came in one read or many.
+    let window = buf.get(..limits.max_head_size).unwrap_or(buf);
+    let len = match response.parse(window) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > limits.max_head_size => {
             return Err(ParseError::HeadTooLarge {
