@@ -188,7 +188,10 @@ impl<P> PoolBuilder<P> {
     }
 
     /// The runtime for connecting, timers and healing tasks (default: [`Runtime::current`]
-    /// when `build` runs).
+    /// when `build` runs). Its spawner runs the healing tasks: pass
+    /// `Runtime::new(your_spawner, timer, connector)` to choose one. `build` probes it
+    /// with a no-op spawn and picks the [`HealingMode`] (with `Runtime::tokio_local`, call
+    /// `build` inside the `LocalSet`).
     pub fn runtime(mut self, runtime: Runtime) -> Self {
         self.runtime = Some(runtime);
         self
