@@ -366,7 +366,7 @@ macro_rules! pool_methods {
         }
 
         /// Stops healing and closes the idle connections gracefully (TLS close_notify).
-        /// Slots still on loan are dropped when returned.
+        /// (A pool lends slots by reference, so none is on loan here.)
         pub async fn close(self) {
             self.core.close_idle().await;
         }
