@@ -9,6 +9,7 @@ use nexus_async_net::rest::{
     AtomicClientPool, ClientPool, HttpConnection, RequestWriter, ResponseReader,
 };
 use nexus_async_net::rt::Runtime;
+use nexus_async_net::tls::MaybeTls;
 use nexus_async_net::ws::{Message, WsStreamBuilder};
 use runtime_tests::mem::{MemHttpServer, MemStream, quiet_runtime, upgrade_request};
 use runtime_tests::servers::frame;
@@ -33,8 +34,8 @@ fn masked(fin: bool, op: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 fn hostile_inputs_stay_within_buffer_plus_message_limit() {
-    // A 2^63-byte claim, then fragments summing past the limit. (The ping flood against a
-    // peer that never reads runs over real sockets in the behaviour suite.)
+    // A 2^63-byte claim, fragments summing past the limit, and a ping flood against a peer
+    // that never reads.
     let mut claim = upgrade_request();
     claim.extend_from_slice(&[0x82, 0xFF]);
     claim.extend_from_slice(&(1u64 << 62).to_be_bytes());
@@ -46,17 +47,32 @@ fn hostile_inputs_stay_within_buffer_plus_message_limit() {
         fragments.extend(masked(false, 0x0, &vec![1u8; 60_000]));
     }
 
+    // A ping flood (auto-pong on) against a peer that never reads: the pongs cannot be
+    // written, so they must be coalesced, not queued.
+    let mut pings = upgrade_request();
+    for i in 0..20_000u32 {
+        pings.extend(masked(true, 0x9, &[(i % 251) as u8; 125]));
+    }
+    pings.extend(masked(true, 0x1, b"end"));
+
     let base = dhat::HeapStats::get().curr_bytes;
-    for (name, wire, auto_pong) in [("claim", claim, false), ("fragments", fragments, false)] {
+    for (name, wire, auto_pong) in [
+        ("claim", claim, false),
+        ("fragments", fragments, false),
+        ("pings", pings, true),
+    ] {
         let wire_len = wire.len();
         block_on(async {
-            let mut io = MemStream::new(wire, 16 * 1024);
-            io.stalled = name == "pings";
+            let io = MemStream::new(wire, 16 * 1024);
             let mut ws = server()
                 .auto_pong(auto_pong)
                 .accept(io)
                 .await
                 .expect("accept");
+            // The peer stops reading once the handshake is done.
+            if let MaybeTls::Plain(io) = ws.get_mut() {
+                io.stalled = name == "pings";
+            }
             loop {
                 let msg = match ws.recv().await {
                     Ok(Some(m)) => m,
