@@ -136,6 +136,7 @@ macro_rules! behaviour_suite {
             without_a_spawner_acquire_heals_inline,
             idle_timeout_replaces_an_unused_connection,
             bad_options_fail_before_connecting,
+            pool_over_tls_with_a_custom_ca_closes_gracefully,
         ]);
         $crate::tests_for!($exec, hostile: [
             frame_claiming_2_pow_63_bytes_closes_with_1009,

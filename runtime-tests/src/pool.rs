@@ -42,6 +42,7 @@ pub trait TestPool: Sized {
     fn acquire(&self) -> impl Future<Output = Result<Self::Slot<'_>, RestError>>;
     fn stats(&self) -> PoolStats;
     fn healing_mode(&self) -> HealingMode;
+    fn close(self) -> impl Future<Output = ()>;
 }
 
 macro_rules! test_pool {
@@ -66,6 +67,9 @@ macro_rules! test_pool {
             }
             fn healing_mode(&self) -> HealingMode {
                 $pool::healing_mode(self)
+            }
+            async fn close(self) {
+                $pool::close(self).await
             }
         }
     };
@@ -612,6 +616,33 @@ pub async fn idle_timeout_replaces_an_unused_connection<P: TestPool>(
     ensure!(request(&pool).await? == 200, "a fresh connection");
     wait_for(&rt, "a second accept", || server.accepted() == 2).await?;
     ensure!(pool.stats().reconnects == 1, "{:?}", pool.stats());
+    Ok(())
+}
+
+pub async fn pool_over_tls_with_a_custom_ca_closes_gracefully<P: TestPool>(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let (server, client) = crate::rest::test_pki()?;
+    let port = crate::rest::tls_server(server, 2)?;
+    let pool = P::build(
+        P::builder()
+            .url(&format!("https://127.0.0.1:{port}"))
+            .tls(&client)
+            .connections(2)
+            .connect_timeout(Duration::from_secs(5))
+            .read_timeout(Duration::from_secs(5))
+            .runtime(rt),
+    )
+    .await?;
+    for mut slot in take_all(&pool) {
+        ensure!(
+            slot.conn.as_ref().is_some_and(|c| c.stream().is_tls()),
+            "TLS"
+        );
+        ensure!(get(&mut slot).await? == 200);
+    }
+    ensure!(pool.stats().idle == 2, "{:?}", pool.stats());
+    P::close(pool).await;
     Ok(())
 }
 

@@ -701,7 +701,7 @@ fn req_method_is_post() -> bool {
 // ---------------------------------------------------------------------------------------
 
 /// A CA and a server config for `127.0.0.1` signed by it.
-fn test_pki() -> anyhow::Result<(
+pub(crate) fn test_pki() -> anyhow::Result<(
     nexus_async_net::tls::TlsConfig,
     nexus_async_net::tls::TlsConfig,
 )> {
@@ -724,47 +724,53 @@ fn test_pki() -> anyhow::Result<(
     Ok((server, client))
 }
 
-/// A TLS server on its own thread answering every request with `OK_HELLO`.
-fn tls_server(config: nexus_async_net::tls::TlsConfig) -> anyhow::Result<u16> {
-    use futures::io::{AsyncReadExt, AsyncWriteExt};
+/// A TLS server answering every request with `OK_HELLO` on `conns` connections, each on a
+/// thread of its own.
+pub(crate) fn tls_server(
+    config: nexus_async_net::tls::TlsConfig,
+    conns: usize,
+) -> anyhow::Result<u16> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     thread::spawn(move || {
-        async_io::block_on(async move {
-            let Ok(listener) = async_net::TcpListener::try_from(listener) else {
-                return;
-            };
-            let Ok((sock, _)) = listener.accept().await else {
-                return;
-            };
-            let Ok(mut tls) = config.accept(sock).await else {
-                return;
-            };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 1024];
-            loop {
-                let Ok(n) = tls.read(&mut chunk).await else {
-                    return;
-                };
-                if n == 0 {
-                    return;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                    buf.drain(..end + 4);
-                    if tls.write_all(OK_HELLO).await.is_err() || tls.flush().await.is_err() {
-                        return;
-                    }
-                }
-            }
-        });
+        for sock in listener.incoming().take(conns).flatten() {
+            let config = config.clone();
+            thread::spawn(move || async_io::block_on(serve_tls(config, sock)));
+        }
     });
     Ok(port)
 }
 
+async fn serve_tls(config: nexus_async_net::tls::TlsConfig, sock: TcpStream) {
+    use futures::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(sock) = async_io::Async::new(sock) else {
+        return;
+    };
+    let Ok(mut tls) = config.accept(sock).await else {
+        return;
+    };
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    loop {
+        let Ok(n) = tls.read(&mut chunk).await else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            buf.drain(..end + 4);
+            if tls.write_all(OK_HELLO).await.is_err() || tls.flush().await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
 pub async fn https_requests_run_over_tls_with_a_custom_ca(rt: Runtime) -> anyhow::Result<()> {
     let (server, client) = test_pki()?;
-    let port = tls_server(server)?;
+    let port = tls_server(server, 1)?;
     let url = format!("https://127.0.0.1:{port}");
     let mut conn = HttpConnectionBuilder::new()
         .runtime(rt.clone())
@@ -788,7 +794,7 @@ pub async fn https_requests_run_over_tls_with_a_custom_ca(rt: Runtime) -> anyhow
 
 pub async fn https_with_an_untrusted_certificate_is_a_tls_error(rt: Runtime) -> anyhow::Result<()> {
     let (server, _) = test_pki()?;
-    let port = tls_server(server)?;
+    let port = tls_server(server, 1)?;
     let got = HttpConnectionBuilder::new()
         .runtime(rt.clone())
         .connect_timeout(Duration::from_secs(5))
