@@ -43,6 +43,7 @@ pub trait TestPool: Sized {
     fn stats(&self) -> PoolStats;
     fn healing_mode(&self) -> HealingMode;
     fn close(self) -> impl Future<Output = ()>;
+    fn maintain(&self) -> impl Future<Output = usize>;
 }
 
 macro_rules! test_pool {
@@ -70,6 +71,9 @@ macro_rules! test_pool {
             }
             async fn close(self) {
                 $pool::close(self).await
+            }
+            async fn maintain(&self) -> usize {
+                $pool::maintain(self).await
             }
         }
     };
@@ -595,6 +599,15 @@ pub async fn without_a_spawner_acquire_heals_inline<P: TestPool>(
     server.set_mode(Mode::Ok);
     ensure!(request(&pool).await? == 200, "acquire reconnected it");
     ensure!(pool.stats().reconnects == 1, "{:?}", pool.stats());
+    // A caller that only uses try_acquire heals with maintain().
+    server.set_mode(Mode::ResetMidResponse);
+    ensure!(request(&pool).await.is_err());
+    server.set_mode(Mode::Ok);
+    ensure!(pool.try_acquire().is_none(), "dead again");
+    ensure!(P::maintain(&pool).await == 1, "maintain healed it");
+    let mut slot = pool.try_acquire().context("healed slot")?;
+    ensure!(get(&mut slot).await? == 200);
+    ensure!(pool.stats().reconnects == 2, "{:?}", pool.stats());
     Ok(())
 }
 

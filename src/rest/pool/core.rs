@@ -460,12 +460,29 @@ impl<F: FreeList> Core<F> {
                 let wait = backoff.jittered(healing.delay, next_random(&mut rng));
                 healing.delay = backoff.next(healing.delay);
                 if let Some(slot) = healing.slot.take() {
-                    self.shared
-                        .push_dead(slot, runtime.now() + wait, healing.delay);
+                    let now = runtime.now();
+                    let not_before = now.checked_add(wait).unwrap_or(now);
+                    self.shared.push_dead(slot, not_before, healing.delay);
                 }
                 None
             }
         }
+    }
+
+    /// One inline reconnect attempt for every dead slot that is due; healed slots join
+    /// the free list. Returns how many healed.
+    pub(crate) async fn maintain(&self) -> usize {
+        let now = self.shared.config.runtime.now();
+        let mut healed = 0;
+        // A failed attempt is due again only after its backoff, i.e. after `now`: the loop
+        // ends.
+        while let Some(dead) = self.shared.take_dead(now) {
+            if let Some(slot) = Box::pin(self.heal_inline(dead, None)).await {
+                self.free.push(&self.shared, slot);
+                healed += 1;
+            }
+        }
+        healed
     }
 
     /// A slot comes back from its user.

@@ -173,8 +173,8 @@ pub enum HealingMode {
     /// Background tasks through `Spawner::spawn`.
     Spawned,
     /// No spawner: `acquire` reconnects dead slots itself (one attempt at a time, with the
-    /// same backoff). `try_acquire` never does, so a pool used only through `try_acquire`
-    /// needs a runtime that can spawn.
+    /// same backoff). `try_acquire` never does: a pool used only through `try_acquire`
+    /// calls `maintain` from a loop of its own.
     Inline,
 }
 
@@ -343,6 +343,14 @@ macro_rules! pool_methods {
                 core: &self.core,
                 slot: Some(slot),
             })
+        }
+
+        /// Reconnects, now, every slot waiting for an inline reconnect whose backoff has
+        /// passed, and returns how many healed. Only [`HealingMode::Inline`] pools have
+        /// such slots (elsewhere healing tasks do this): a pool without a spawner that is
+        /// used only through `try_acquire` calls it from its own loop.
+        pub async fn maintain(&self) -> usize {
+            self.core.maintain().await
         }
 
         /// Healthy slots free right now (a snapshot).
