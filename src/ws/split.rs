@@ -21,7 +21,9 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::io::{ReadHalf, WriteHalf};
 
 use crate::io::{poll_drain_flush, poll_read_some};
-use crate::proto::ws::{Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message};
+use crate::proto::ws::{
+    Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message, ReadyKind,
+};
 use crate::rt::Runtime;
 
 use super::WsError;
@@ -252,16 +254,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     }
 
     fn on_message(&mut self) {
-        match self.dec.message() {
-            Some(Message::Pong(_)) => {
+        // Only the kind is looked at on every message; the `Message` is built once, in
+        // `recv`.
+        match self.dec.ready_kind() {
+            Some(ReadyKind::Pong) => {
                 if let Some(hb) = self.heartbeat.as_mut() {
                     hb.on_pong();
                 }
             }
-            Some(Message::Ping(data)) if self.auto_pong => {
+            Some(ReadyKind::Ping) if self.auto_pong => {
+                let data = *self.dec.control();
                 self.shared.owe(|o| o.pong = Some(data));
             }
-            Some(Message::Close(frame)) => {
+            Some(ReadyKind::Close) => {
+                let frame = self.dec.close_received().flatten();
                 let echo = frame.and_then(|f| CloseFrame::new(f.code, ""));
                 self.shared
                     .owe(|o| o.close = Some((CloseCode::Normal, echo)));

@@ -11,7 +11,7 @@ use futures_sink::Sink;
 
 use crate::io::{Outbound, poll_drain, poll_drain_flush, poll_read_some};
 use crate::proto::ws::handshake::ServerRequest;
-use crate::proto::ws::{Advance, CloseCode, Conn, Encoder, Message, OwnedMessage};
+use crate::proto::ws::{Advance, CloseCode, Conn, Encoder, Message, OwnedMessage, ReadyKind};
 use crate::rt::Runtime;
 
 use super::WsError;
@@ -326,10 +326,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             match self.conn.advance() {
                 Ok(Advance::Message) => {
                     self.ready = true;
-                    // Only look at the message when a heartbeat waits for a Pong: building
-                    // a `Message` per received message is not free on the hot path.
+                    // Only the kind is looked at here: the `Message` is built once, in
+                    // `recv`.
                     if let Some(hb) = self.heartbeat.as_mut()
-                        && matches!(self.conn.message(), Some(Message::Pong(_)))
+                        && self.conn.decoder().ready_kind() == Some(ReadyKind::Pong)
                     {
                         hb.on_pong();
                     }

@@ -67,6 +67,9 @@ pub struct Decoder {
     fragmented: Option<DataKind>,
     utf8: Utf8Validator,
     ready: Ready,
+    /// The payload of the last Ping or Pong (written only for control frames, so a data
+    /// message never copies it).
+    control: Control,
     eof: bool,
     close_received: Option<Option<CloseFrame>>,
 }
@@ -108,7 +111,9 @@ enum State {
     Closed,
 }
 
-/// Where the message made ready by the last `advance` lives.
+/// Where the message made ready by the last `advance` lives. Kept small and `Copy`: it is
+/// written and read on every message, so the control payload lives in `Decoder::control`
+/// and the Close frame in `Decoder::close_received`.
 #[derive(Clone, Copy, Debug)]
 enum Ready {
     None,
@@ -118,9 +123,19 @@ enum Ready {
         len: usize,
     },
     Assembly(DataKind),
-    Ping(Control),
-    Pong(Control),
-    Close(Option<CloseFrame>),
+    Ping,
+    Pong,
+    Close,
+}
+
+/// What kind of message is ready, without building the [`Message`] (which copies a
+/// control payload): what the connection layers look at on every message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ReadyKind {
+    Data,
+    Ping,
+    Pong,
+    Close,
 }
 
 enum StreamProgress {
@@ -145,6 +160,7 @@ impl Decoder {
             fragmented: None,
             utf8: Utf8Validator::default(),
             ready: Ready::None,
+            control: Control::EMPTY,
             eof: false,
             close_received: None,
         }
@@ -199,6 +215,7 @@ impl Decoder {
     ///
     /// A [`ProtocolError`] when the peer broke the protocol or a limit. It is returned once;
     /// every later call returns `Ok(Advance::Closed)`.
+    #[inline]
     pub fn advance(&mut self) -> Result<Advance, ProtocolError> {
         self.release();
         let result = self.run();
@@ -213,15 +230,33 @@ impl Decoder {
 
     /// The message made ready by the last [`advance`](Self::advance) that returned
     /// [`Advance::Message`]; `None` after any other call that takes `&mut self`.
+    #[inline]
     pub fn message(&self) -> Option<Message<'_>> {
         match self.ready {
             Ready::None => None,
             Ready::Read { kind, len } => data_message(kind, self.buf.filled().get(..len)?),
             Ready::Assembly(kind) => data_message(kind, &self.assembly),
-            Ready::Ping(c) => Some(Message::Ping(c)),
-            Ready::Pong(c) => Some(Message::Pong(c)),
-            Ready::Close(c) => Some(Message::Close(c)),
+            Ready::Ping => Some(Message::Ping(self.control)),
+            Ready::Pong => Some(Message::Pong(self.control)),
+            Ready::Close => Some(Message::Close(self.close_received.flatten())),
         }
+    }
+
+    /// The kind of the message [`message`](Self::message) would return, cheaply.
+    #[inline]
+    pub(crate) fn ready_kind(&self) -> Option<ReadyKind> {
+        match self.ready {
+            Ready::None => None,
+            Ready::Read { .. } | Ready::Assembly(_) => Some(ReadyKind::Data),
+            Ready::Ping => Some(ReadyKind::Ping),
+            Ready::Pong => Some(ReadyKind::Pong),
+            Ready::Close => Some(ReadyKind::Close),
+        }
+    }
+
+    /// The payload of the Ping or Pong made ready last (meaningful only then).
+    pub(crate) fn control(&self) -> &Control {
+        &self.control
     }
 
     /// Whether the stream has ended (peer Close, EOF or protocol error).
@@ -253,6 +288,7 @@ impl Decoder {
     }
 
     /// Frees what the previously delivered message occupied.
+    #[inline]
     fn release(&mut self) {
         match mem::replace(&mut self.ready, Ready::None) {
             Ready::Read { len, .. } => self.buf.consume(len),
@@ -294,6 +330,9 @@ impl Decoder {
                 State::ExpectHeader => match parse_header(self.role, self.buf.filled())? {
                     None => return self.need_input(),
                     Some((header, n)) => {
+                        if let Some(advance) = self.whole_frame(header, n)? {
+                            return Ok(advance);
+                        }
                         self.buf.consume(n);
                         self.start_frame(header)?;
                     }
@@ -312,6 +351,48 @@ impl Decoder {
                 },
             }
         }
+    }
+
+    /// The fast path: an unfragmented data frame whose whole payload is already buffered
+    /// (the common case for small messages) is unmasked, UTF-8 checked and made ready here,
+    /// without going through `State::ExpectInline`. Returns `None` for every other frame,
+    /// which then takes the general path (`start_frame`) with nothing consumed.
+    #[inline]
+    fn whole_frame(
+        &mut self,
+        header: FrameHeader,
+        header_len: usize,
+    ) -> Result<Option<Advance>, ProtocolError> {
+        let kind = match header.opcode {
+            OpCode::Text => DataKind::Text,
+            OpCode::Binary => DataKind::Binary,
+            _ => return Ok(None),
+        };
+        if !header.fin || self.fragmented.is_some() {
+            return Ok(None);
+        }
+        // The frame ends inside the buffer, so its length fits a usize and the read
+        // buffer; the frame and message limits still apply.
+        let Some(len) = usize::try_from(header.len)
+            .ok()
+            .filter(|&len| len <= self.buf.len().saturating_sub(header_len))
+        else {
+            return Ok(None);
+        };
+        if header.len > self.max_frame || header.len > self.max_message {
+            return Ok(None);
+        }
+        self.buf.consume(header_len);
+        let payload = self.buf.filled_mut().get_mut(..len).unwrap_or(&mut []);
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        if kind == DataKind::Text && !is_utf8(payload) {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        // Consumed by `release` once the caller is done with the message.
+        self.ready = Ready::Read { kind, len };
+        Ok(Some(Advance::Message))
     }
 
     /// Everything buffered is used: wait for more, or end the stream at EOF.
@@ -445,12 +526,12 @@ impl Decoder {
                 Ready::Read { kind: data, len }
             }
             InlineKind::Ping | InlineKind::Pong => {
-                let control = Control::new(payload).ok_or(ProtocolError::ControlFrameTooLarge)?;
+                self.control = Control::new(payload).ok_or(ProtocolError::ControlFrameTooLarge)?;
                 self.buf.consume(len);
                 if kind == InlineKind::Ping {
-                    Ready::Ping(control)
+                    Ready::Ping
                 } else {
-                    Ready::Pong(control)
+                    Ready::Pong
                 }
             }
             InlineKind::Close => {
@@ -461,7 +542,7 @@ impl Decoder {
                 self.fragmented = None;
                 self.state = State::Closed;
                 self.close_received = Some(frame);
-                Ready::Close(frame)
+                Ready::Close
             }
         };
         Ok(true)
@@ -551,6 +632,15 @@ fn utf8_error(_: InvalidUtf8) -> ProtocolError {
     ProtocolError::InvalidUtf8
 }
 
+/// One validation pass for a whole text frame. ASCII (the usual JSON feed) is checked with
+/// the word-at-a-time `is_ascii`, several times cheaper than a full UTF-8 check on short
+/// payloads; anything else goes through simdutf8.
+#[inline]
+fn is_utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok()
+}
+
+#[inline]
 fn data_message(kind: DataKind, bytes: &[u8]) -> Option<Message<'_>> {
     Some(match kind {
         // Already validated by `advance`; building a `&str` without `unsafe` needs this
