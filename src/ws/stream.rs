@@ -306,7 +306,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// Drives the connection until a message is ready (`true`) or it has ended (`false`).
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
         loop {
-            if let Some(err) = self.failed.take() {
+            if self.failed.is_some()
+                && let Some(err) = self.failed.take()
+            {
                 // Our Close frame (with the error's code) is queued: send it and shut down
                 // as far as the transport allows now. A peer that does not read must not
                 // keep the error from being reported.
@@ -333,6 +335,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
                     {
                         hb.on_pong();
                     }
+                    // As the `self.ready` branch above, without another turn of the loop.
+                    self.poll_flush_owed(cx)?;
+                    return Poll::Ready(Ok(true));
                 }
                 Ok(Advance::NeedInput) => ready!(self.poll_fill(cx))?,
                 Ok(Advance::Closed) => {

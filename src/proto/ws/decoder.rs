@@ -218,6 +218,9 @@ impl Decoder {
     #[inline]
     pub fn advance(&mut self) -> Result<Advance, ProtocolError> {
         self.release();
+        if self.short_frame().is_some() {
+            return Ok(Advance::Message);
+        }
         let result = self.run();
         if result.is_err() {
             self.state = State::Closed;
@@ -351,6 +354,74 @@ impl Decoder {
                 },
             }
         }
+    }
+
+    /// The fastest path, before any parsing: a final, unfragmented Text or Binary frame
+    /// with a 7- or 16-bit length, the mask bit our role expects and its whole payload
+    /// buffered (every small message of a feed). Such a header is legal by construction
+    /// (FIN set, RSV clear, a data opcode), so `parse_header` has nothing to reject;
+    /// anything else, a non-minimal length, a limit, or invalid UTF-8 returns `None` with
+    /// nothing changed, and `run` takes the general path and reports the error.
+    #[inline]
+    fn short_frame(&mut self) -> Option<()> {
+        if !matches!(self.state, State::ExpectHeader) || self.fragmented.is_some() {
+            return None;
+        }
+        let filled = self.buf.filled();
+        let &[b0, b1] = filled.first_chunk::<2>()?;
+        let kind = match b0 {
+            0x81 => DataKind::Text,
+            0x82 => DataKind::Binary,
+            _ => return None,
+        };
+        let masked = b1 & 0x80 != 0;
+        if masked != (self.role == Role::Server) {
+            return None;
+        }
+        let (len, mut header_len) = match b1 & 0x7F {
+            126 => {
+                let &[_, _, hi, lo] = filled.first_chunk::<4>()?;
+                let len = u16::from_be_bytes([hi, lo]);
+                if len < 126 {
+                    return None;
+                }
+                (usize::from(len), 4)
+            }
+            127 => return None,
+            len7 => (usize::from(len7), 2),
+        };
+        let mask = if masked {
+            let key = *filled.get(header_len..)?.first_chunk::<4>()?;
+            header_len += 4;
+            Some(key)
+        } else {
+            None
+        };
+        let wire_len = u64::try_from(len).ok()?;
+        if filled.len() - header_len < len
+            || wire_len > self.max_frame
+            || wire_len > self.max_message
+        {
+            return None;
+        }
+        let payload = self
+            .buf
+            .filled_mut()
+            .get_mut(header_len..header_len + len)?;
+        if let Some(key) = mask {
+            apply_mask(payload, key, 0);
+        }
+        if kind == DataKind::Text && !is_utf8(payload) {
+            // Leave the frame as it was for `run`, which reports the error.
+            if let Some(key) = mask {
+                apply_mask(payload, key, 0);
+            }
+            return None;
+        }
+        self.buf.consume(header_len);
+        // Consumed by `release` once the caller is done with the message.
+        self.ready = Ready::Read { kind, len };
+        Some(())
     }
 
     /// The fast path: an unfragmented data frame whose whole payload is already buffered
