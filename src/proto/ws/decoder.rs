@@ -715,9 +715,9 @@ fn is_utf8(bytes: &[u8]) -> bool {
 fn data_message(kind: DataKind, bytes: &[u8]) -> Option<Message<'_>> {
     Some(match kind {
         // Already validated by `advance`; building a `&str` without `unsafe` needs this
-        // second check (a few ns per 100 bytes); removing it would take `unsafe`, which
-        // needs a benchmark-backed decision first.
-        DataKind::Text => Message::Text(simdutf8::compat::from_utf8(bytes).ok()?),
+        // second check (a few ns per 100 bytes), now the only full pass for ASCII text
+        // (`advance` checks that with `is_ascii`). `basic`: no error position is needed.
+        DataKind::Text => Message::Text(simdutf8::basic::from_utf8(bytes).ok()?),
         DataKind::Binary => Message::Binary(bytes),
     })
 }
