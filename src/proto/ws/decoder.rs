@@ -117,9 +117,11 @@ enum State {
 #[derive(Clone, Copy, Debug)]
 enum Ready {
     None,
-    /// The first `len` unconsumed bytes of the read buffer.
+    /// `len` bytes of the read buffer after its first `head` unconsumed bytes (the frame
+    /// header, when the fast path left it there: it and the payload are consumed at once).
     Read {
         kind: DataKind,
+        head: u8,
         len: usize,
     },
     Assembly(DataKind),
@@ -237,7 +239,10 @@ impl Decoder {
     pub fn message(&self) -> Option<Message<'_>> {
         match self.ready {
             Ready::None => None,
-            Ready::Read { kind, len } => data_message(kind, self.buf.filled().get(..len)?),
+            Ready::Read { kind, head, len } => {
+                let start = usize::from(head);
+                data_message(kind, self.buf.filled().get(start..start + len)?)
+            }
             Ready::Assembly(kind) => data_message(kind, &self.assembly),
             Ready::Ping => Some(Message::Ping(self.control)),
             Ready::Pong => Some(Message::Pong(self.control)),
@@ -275,7 +280,7 @@ impl Decoder {
     /// Bytes received and not parsed yet.
     pub fn buffered(&self) -> usize {
         match self.ready {
-            Ready::Read { len, .. } => self.buf.len().saturating_sub(len),
+            Ready::Read { head, len, .. } => self.buf.len().saturating_sub(usize::from(head) + len),
             _ => self.buf.len(),
         }
     }
@@ -294,7 +299,7 @@ impl Decoder {
     #[inline]
     fn release(&mut self) {
         match mem::replace(&mut self.ready, Ready::None) {
-            Ready::Read { len, .. } => self.buf.consume(len),
+            Ready::Read { head, len, .. } => self.buf.consume(usize::from(head) + len),
             Ready::Assembly(_) => {
                 self.assembly.clear();
                 // Keep the memory of ordinary fragmented messages (no allocation in steady
@@ -385,29 +390,24 @@ impl Decoder {
                 if len < 126 {
                     return None;
                 }
-                (usize::from(len), 4)
+                (usize::from(len), 4u8)
             }
             127 => return None,
             len7 => (usize::from(len7), 2),
         };
         let mask = if masked {
-            let key = *filled.get(header_len..)?.first_chunk::<4>()?;
+            let key = *filled.get(usize::from(header_len)..)?.first_chunk::<4>()?;
             header_len += 4;
             Some(key)
         } else {
             None
         };
+        let start = usize::from(header_len);
         let wire_len = u64::try_from(len).ok()?;
-        if filled.len() - header_len < len
-            || wire_len > self.max_frame
-            || wire_len > self.max_message
-        {
+        if filled.len() - start < len || wire_len > self.max_frame || wire_len > self.max_message {
             return None;
         }
-        let payload = self
-            .buf
-            .filled_mut()
-            .get_mut(header_len..header_len + len)?;
+        let payload = self.buf.filled_mut().get_mut(start..start + len)?;
         if let Some(key) = mask {
             apply_mask(payload, key, 0);
         }
@@ -418,9 +418,13 @@ impl Decoder {
             }
             return None;
         }
-        self.buf.consume(header_len);
-        // Consumed by `release` once the caller is done with the message.
-        self.ready = Ready::Read { kind, len };
+        // The header and the payload are consumed by `release` once the caller is done
+        // with the message.
+        self.ready = Ready::Read {
+            kind,
+            head: header_len,
+            len,
+        };
         Some(())
     }
 
@@ -462,7 +466,7 @@ impl Decoder {
             return Err(ProtocolError::InvalidUtf8);
         }
         // Consumed by `release` once the caller is done with the message.
-        self.ready = Ready::Read { kind, len };
+        self.ready = Ready::Read { kind, head: 0, len };
         Ok(Some(Advance::Message))
     }
 
@@ -594,7 +598,11 @@ impl Decoder {
                     self.utf8.finish(payload).map_err(utf8_error)?;
                 }
                 // Consumed by `release` once the caller is done with the message.
-                Ready::Read { kind: data, len }
+                Ready::Read {
+                    kind: data,
+                    head: 0,
+                    len,
+                }
             }
             InlineKind::Ping | InlineKind::Pong => {
                 self.control = Control::new(payload).ok_or(ProtocolError::ControlFrameTooLarge)?;
