@@ -711,12 +711,16 @@ fn utf8_error(_: InvalidUtf8) -> ProtocolError {
     ProtocolError::InvalidUtf8
 }
 
-/// One validation pass for a whole text frame. ASCII (the usual JSON feed) is checked with
-/// the word-at-a-time `is_ascii`, several times cheaper than a full UTF-8 check on short
-/// payloads; anything else goes through simdutf8.
+/// One validation pass for a whole text frame. Short ASCII (the usual JSON feed) is checked
+/// with `is_ascii`, several times cheaper than a UTF-8 check there (below 64 bytes simdutf8
+/// falls back to the scalar `core::str::from_utf8`); at 512 bytes simdutf8's SIMD path is
+/// the cheaper one (callgrind: `is_ascii` first wins at 40 and 128 B, loses at 512 B).
 #[inline]
 fn is_utf8(bytes: &[u8]) -> bool {
-    bytes.is_ascii() || simdutf8::basic::from_utf8(bytes).is_ok()
+    if bytes.len() < 256 && bytes.is_ascii() {
+        return true;
+    }
+    simdutf8::basic::from_utf8(bytes).is_ok()
 }
 
 #[inline]
