@@ -185,13 +185,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     /// # Cancel safety
     ///
     /// Cancel-safe.
-    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, WsError> {
-        if poll_fn(|cx| self.poll_advance(cx)).await? {
-            self.ready = false;
-            Ok(self.dec.message())
-        } else {
-            Ok(None)
-        }
+    pub fn recv(&mut self) -> impl Future<Output = Result<Option<Message<'_>>, WsError>> + '_ {
+        // Written by hand for the same reason as `WsStream::recv`'s future.
+        ReaderRecv { rx: Some(self) }
     }
 
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
@@ -291,6 +287,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
             let res = poll_write_side(&self.shared, &mut side, &mut self.shutdown, cx);
             if !matches!(res, Poll::Ready(Ok(()))) {
                 return;
+            }
+        }
+    }
+}
+
+/// The future of [`WsReader::recv`].
+struct ReaderRecv<'a, S> {
+    /// Taken out when the message is handed over, so it can borrow the reader for `'a`.
+    rx: Option<&'a mut WsReader<S>>,
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for ReaderRecv<'a, S> {
+    type Output = Result<Option<Message<'a>>, WsError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(rx) = self.rx.take() else {
+            // Polled after completion: the reader is not ours any more.
+            return Poll::Ready(Ok(None));
+        };
+        match rx.poll_advance(cx) {
+            Poll::Pending => {
+                self.rx = Some(rx);
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(true)) => {
+                rx.ready = false;
+                Poll::Ready(Ok(rx.dec.message()))
             }
         }
     }

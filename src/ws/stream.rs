@@ -1,6 +1,6 @@
 //! [`WsStream`]: one WebSocket connection over any futures-io transport.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -129,13 +129,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// # Cancel safety
     ///
     /// Cancel-safe: no received byte is lost if the future is dropped.
-    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, WsError> {
-        if poll_fn(|cx| self.poll_advance(cx)).await? {
-            self.ready = false;
-            Ok(self.conn.message())
-        } else {
-            Ok(None)
-        }
+    pub fn recv(&mut self) -> impl Future<Output = Result<Option<Message<'_>>, WsError>> + '_ {
+        // The same future as `async { poll_fn(poll_advance).await; message() }`, written by
+        // hand: it polls `poll_advance` directly and builds the `Message` straight into
+        // the output, without an async state machine around it.
+        Recv { ws: Some(self) }
     }
 
     /// Sends a text message and flushes it.
@@ -424,6 +422,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 }
 
 /// Owned messages, one allocation each; use [`WsStream::recv`] for zero-copy receive.
+/// The future of [`WsStream::recv`].
+struct Recv<'a, S> {
+    /// Taken out when the message is handed over, so it can borrow the stream for `'a`.
+    ws: Option<&'a mut WsStream<S>>,
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for Recv<'a, S> {
+    type Output = Result<Option<Message<'a>>, WsError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(ws) = self.ws.take() else {
+            // Polled after completion: the stream is not ours any more.
+            return Poll::Ready(Ok(None));
+        };
+        match ws.poll_advance(cx) {
+            Poll::Pending => {
+                self.ws = Some(ws);
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(true)) => {
+                ws.ready = false;
+                Poll::Ready(Ok(ws.conn.message()))
+            }
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
     type Item = Result<OwnedMessage, WsError>;
 
