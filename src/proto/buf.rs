@@ -23,29 +23,35 @@ impl ReadBuf {
         }
     }
 
+    #[inline]
     pub(crate) fn capacity(&self) -> usize {
         self.data.len()
     }
 
     /// Bytes received and not consumed.
+    #[inline]
     pub(crate) fn len(&self) -> usize {
         self.end - self.start
     }
 
     /// Offset of the first unconsumed byte from the front of the storage.
+    #[inline]
     pub(crate) fn start(&self) -> usize {
         self.start
     }
 
+    #[inline]
     pub(crate) fn filled(&self) -> &[u8] {
         self.data.get(self.start..self.end).unwrap_or(&[])
     }
 
+    #[inline]
     pub(crate) fn filled_mut(&mut self) -> &mut [u8] {
         self.data.get_mut(self.start..self.end).unwrap_or(&mut [])
     }
 
     /// Marks `n` unconsumed bytes as consumed (clamped to what is there).
+    #[inline]
     pub(crate) fn consume(&mut self, n: usize) {
         self.start += n.min(self.len());
         if self.start == self.end {
@@ -70,11 +76,13 @@ impl ReadBuf {
     }
 
     /// The free room after the unconsumed bytes.
+    #[inline]
     pub(crate) fn spare(&mut self) -> &mut [u8] {
         self.data.get_mut(self.end..).unwrap_or(&mut [])
     }
 
     /// Commits `n` bytes written into [`spare`](Self::spare) (clamped to its length).
+    #[inline]
     pub(crate) fn commit(&mut self, n: usize) {
         self.end += n.min(self.data.len() - self.end);
     }

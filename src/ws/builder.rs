@@ -123,7 +123,24 @@ impl WsStreamBuilder {
 
     /// Read buffer size per connection (default 1 MiB, minimum 256 bytes). Unfragmented
     /// messages that fit are delivered without a copy; larger ones stream into the message
-    /// buffer. Make it small (e.g. 4 KiB) for many low-rate connections.
+    /// buffer.
+    ///
+    /// For many mostly idle, low-rate connections use 1 KiB, with a 256-byte write buffer:
+    /// `.buffer_capacity(1024).write_buffer_capacity(256)` keeps each connection at about
+    /// 2.7 kB resident. A 4 KiB buffer is worse than it looks: it comes from the malloc
+    /// heap, where the zero fill makes all of it resident. Keep the default for busy feeds:
+    /// a small buffer costs throughput (more reads, larger messages copied). See
+    /// `docs/decisions/idle-connection-memory.md`.
+    ///
+    /// ```
+    /// use nexus_async_net::ws::WsStreamBuilder;
+    ///
+    /// // Thousands of quiet connections.
+    /// let idle = WsStreamBuilder::new()
+    ///     .buffer_capacity(1024)
+    ///     .write_buffer_capacity(256);
+    /// # drop(idle);
+    /// ```
     pub fn buffer_capacity(mut self, bytes: usize) -> Self {
         self.buffer_capacity = bytes;
         self

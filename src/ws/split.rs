@@ -21,7 +21,9 @@ use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::io::{ReadHalf, WriteHalf};
 
 use crate::io::{poll_drain_flush, poll_read_some};
-use crate::proto::ws::{Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message};
+use crate::proto::ws::{
+    Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message, ReadyKind,
+};
 use crate::rt::Runtime;
 
 use super::WsError;
@@ -183,13 +185,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     /// # Cancel safety
     ///
     /// Cancel-safe.
-    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, WsError> {
-        if poll_fn(|cx| self.poll_advance(cx)).await? {
-            self.ready = false;
-            Ok(self.dec.message())
-        } else {
-            Ok(None)
-        }
+    pub fn recv(&mut self) -> impl Future<Output = Result<Option<Message<'_>>, WsError>> + '_ {
+        // Written by hand for the same reason as `WsStream::recv`'s future.
+        ReaderRecv { rx: Some(self) }
     }
 
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
@@ -252,16 +250,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     }
 
     fn on_message(&mut self) {
-        match self.dec.message() {
-            Some(Message::Pong(_)) => {
+        // Only the kind is looked at on every message; the `Message` is built once, in
+        // `recv`.
+        match self.dec.ready_kind() {
+            Some(ReadyKind::Pong) => {
                 if let Some(hb) = self.heartbeat.as_mut() {
                     hb.on_pong();
                 }
             }
-            Some(Message::Ping(data)) if self.auto_pong => {
+            Some(ReadyKind::Ping) if self.auto_pong => {
+                let data = *self.dec.control();
                 self.shared.owe(|o| o.pong = Some(data));
             }
-            Some(Message::Close(frame)) => {
+            Some(ReadyKind::Close) => {
+                let frame = self.dec.close_received().flatten();
                 let echo = frame.and_then(|f| CloseFrame::new(f.code, ""));
                 self.shared
                     .owe(|o| o.close = Some((CloseCode::Normal, echo)));
@@ -285,6 +287,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
             let res = poll_write_side(&self.shared, &mut side, &mut self.shutdown, cx);
             if !matches!(res, Poll::Ready(Ok(()))) {
                 return;
+            }
+        }
+    }
+}
+
+/// The future of [`WsReader::recv`].
+struct ReaderRecv<'a, S> {
+    /// Taken out when the message is handed over, so it can borrow the reader for `'a`.
+    rx: Option<&'a mut WsReader<S>>,
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for ReaderRecv<'a, S> {
+    type Output = Result<Option<Message<'a>>, WsError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(rx) = self.rx.take() else {
+            // Polled after completion: the reader is not ours any more.
+            return Poll::Ready(Ok(None));
+        };
+        match rx.poll_advance(cx) {
+            Poll::Pending => {
+                self.rx = Some(rx);
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(true)) => {
+                rx.ready = false;
+                Poll::Ready(Ok(rx.dec.message()))
             }
         }
     }

@@ -1,6 +1,6 @@
 //! [`WsStream`]: one WebSocket connection over any futures-io transport.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use futures_sink::Sink;
 
 use crate::io::{Outbound, poll_drain, poll_drain_flush, poll_read_some};
 use crate::proto::ws::handshake::ServerRequest;
-use crate::proto::ws::{Advance, CloseCode, Conn, Encoder, Message, OwnedMessage};
+use crate::proto::ws::{Advance, CloseCode, Conn, Encoder, Message, OwnedMessage, ReadyKind};
 use crate::rt::Runtime;
 
 use super::WsError;
@@ -129,13 +129,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// # Cancel safety
     ///
     /// Cancel-safe: no received byte is lost if the future is dropped.
-    pub async fn recv(&mut self) -> Result<Option<Message<'_>>, WsError> {
-        if poll_fn(|cx| self.poll_advance(cx)).await? {
-            self.ready = false;
-            Ok(self.conn.message())
-        } else {
-            Ok(None)
-        }
+    pub fn recv(&mut self) -> impl Future<Output = Result<Option<Message<'_>>, WsError>> + '_ {
+        // The same future as `async { poll_fn(poll_advance).await; message() }`, written by
+        // hand: it polls `poll_advance` directly and builds the `Message` straight into
+        // the output, without an async state machine around it.
+        Recv { ws: Some(self) }
     }
 
     /// Sends a text message and flushes it.
@@ -306,7 +304,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     /// Drives the connection until a message is ready (`true`) or it has ended (`false`).
     fn poll_advance(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, WsError>> {
         loop {
-            if let Some(err) = self.failed.take() {
+            if self.failed.is_some()
+                && let Some(err) = self.failed.take()
+            {
                 // Our Close frame (with the error's code) is queued: send it and shut down
                 // as far as the transport allows now. A peer that does not read must not
                 // keep the error from being reported.
@@ -326,13 +326,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
             match self.conn.advance() {
                 Ok(Advance::Message) => {
                     self.ready = true;
-                    // Only look at the message when a heartbeat waits for a Pong: building
-                    // a `Message` per received message is not free on the hot path.
+                    // Only the kind is looked at here: the `Message` is built once, in
+                    // `recv`.
                     if let Some(hb) = self.heartbeat.as_mut()
-                        && matches!(self.conn.message(), Some(Message::Pong(_)))
+                        && self.conn.decoder().ready_kind() == Some(ReadyKind::Pong)
                     {
                         hb.on_pong();
                     }
+                    // As the `self.ready` branch above, without another turn of the loop.
+                    self.poll_flush_owed(cx)?;
+                    return Poll::Ready(Ok(true));
                 }
                 Ok(Advance::NeedInput) => ready!(self.poll_fill(cx))?,
                 Ok(Advance::Closed) => {
@@ -419,6 +422,35 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 }
 
 /// Owned messages, one allocation each; use [`WsStream::recv`] for zero-copy receive.
+/// The future of [`WsStream::recv`].
+struct Recv<'a, S> {
+    /// Taken out when the message is handed over, so it can borrow the stream for `'a`.
+    ws: Option<&'a mut WsStream<S>>,
+}
+
+impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for Recv<'a, S> {
+    type Output = Result<Option<Message<'a>>, WsError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let Some(ws) = self.ws.take() else {
+            // Polled after completion: the stream is not ours any more.
+            return Poll::Ready(Ok(None));
+        };
+        match ws.poll_advance(cx) {
+            Poll::Pending => {
+                self.ws = Some(ws);
+                Poll::Pending
+            }
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
+            Poll::Ready(Ok(true)) => {
+                ws.ready = false;
+                Poll::Ready(Ok(ws.conn.message()))
+            }
+        }
+    }
+}
+
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
     type Item = Result<OwnedMessage, WsError>;
 

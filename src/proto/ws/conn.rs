@@ -4,7 +4,7 @@ use crate::proto::Role;
 
 use super::close::{CloseCode, CloseFrame};
 use super::config::Config;
-use super::decoder::{Advance, Decoder};
+use super::decoder::{Advance, Decoder, ReadyKind};
 use super::encoder::Encoder;
 use super::error::{EncodeError, ProtocolError};
 use super::message::{Control, Message};
@@ -101,6 +101,7 @@ impl Conn {
     /// # Errors
     ///
     /// A [`ProtocolError`], once; a Close frame carrying its close code is then pending.
+    #[inline]
     pub fn advance(&mut self) -> Result<Advance, ProtocolError> {
         match self.decoder.advance() {
             Ok(Advance::Message) => {
@@ -120,6 +121,7 @@ impl Conn {
     }
 
     /// The message made ready by the last [`advance`](Self::advance).
+    #[inline]
     pub fn message(&self) -> Option<Message<'_>> {
         self.decoder.message()
     }
@@ -224,14 +226,17 @@ impl Conn {
     }
 
     /// Answers what needs answering in the message just decoded.
+    #[inline]
     fn react(&mut self) {
         enum Reply {
             Close(Option<CloseFrame>),
             Pong(Control),
         }
-        let reply = match self.decoder.message() {
-            Some(Message::Close(frame)) => Reply::Close(frame),
-            Some(Message::Ping(payload)) if self.auto_pong => Reply::Pong(payload),
+        // Only the kind is looked at on every message: building the `Message` copies a
+        // control payload.
+        let reply = match self.decoder.ready_kind() {
+            Some(ReadyKind::Close) => Reply::Close(self.decoder.close_received().flatten()),
+            Some(ReadyKind::Ping) if self.auto_pong => Reply::Pong(*self.decoder.control()),
             _ => return,
         };
         if self.encoder.close_sent() {

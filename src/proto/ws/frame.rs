@@ -63,6 +63,7 @@ impl OpCode {
         }
     }
 
+    #[inline]
     fn from_u8(bits: u8) -> Result<Self, ProtocolError> {
         Ok(match bits {
             0x0 => Self::Continuation,
@@ -90,6 +91,7 @@ pub(crate) struct FrameHeader {
 /// Returns `Ok(None)` when more bytes are needed, or the header and its length. Everything
 /// that can be judged from the header alone is checked here, as early as the bytes allow:
 /// reserved bits, reserved opcodes, control-frame rules, masking by role, minimal lengths.
+#[inline]
 pub(crate) fn parse_header(
     role: Role,
     bytes: &[u8],

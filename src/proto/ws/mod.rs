@@ -78,6 +78,7 @@ pub use super::Role;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
 pub use conn::{CloseState, Conn};
+pub(crate) use decoder::ReadyKind;
 pub use decoder::{Advance, Decoder};
 pub use encoder::{Encoder, MAX_QUEUED_PONGS};
 pub use error::{EncodeError, ProtocolError};
