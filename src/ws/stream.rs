@@ -421,7 +421,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
     }
 }
 
-/// Owned messages, one allocation each; use [`WsStream::recv`] for zero-copy receive.
 /// The future of [`WsStream::recv`].
 struct Recv<'a, S> {
     /// Taken out when the message is handed over, so it can borrow the stream for `'a`.
@@ -451,6 +450,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for Recv<'a, S> {
     }
 }
 
+/// Owned messages, one allocation each; use [`WsStream::recv`] for zero-copy receive.
 impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
     type Item = Result<OwnedMessage, WsError>;
 
