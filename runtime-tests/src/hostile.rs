@@ -141,6 +141,107 @@ pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> any
     Ok(())
 }
 
+/// Invalid UTF-8 in a whole, unfragmented text frame — the receive fast paths, where the
+/// one UTF-8 check is the one that builds the `&str` — right after a valid text message in
+/// the same write: the valid one is delivered, then a protocol error, 1007 on the wire and
+/// the end of the stream. Through `recv`, the split reader and the `Stream` impl; 7-, 16-
+/// and 64-bit frame lengths; the bad byte first, in the middle and last.
+pub async fn invalid_utf8_in_a_whole_frame_closes_with_1007(rt: Runtime) -> anyhow::Result<()> {
+    use futures::StreamExt;
+    use nexus_async_net::ws::{OwnedMessage, ProtocolError};
+
+    const SIZES: [usize; 3] = [13, 300, 70_000];
+    const GOOD: &str = "ok \u{2713}";
+    let cases = 3 * SIZES.len() * 3;
+    // Case `c`: consumer `c / 9`, size `SIZES[c / 3 % 3]`, bad byte at place `c % 3`.
+    let bad_text = |case: usize| {
+        let len = SIZES[case / 3 % 3];
+        let mut payload = "h\u{e9}llo w\u{f6}rld".as_bytes().to_vec();
+        payload.resize(len, b'a');
+        let pos = [0, len / 2, len - 1][case % 3];
+        payload[pos] = 0xFF;
+        payload
+    };
+    let (tx, mut rx) = crate::servers::report();
+    let addr = raw_server(cases, move |mut s| {
+        let Ok(head) = raw_accept(&mut s) else { return };
+        let case: usize = head
+            .lines()
+            .next()
+            .and_then(|l| l.split('=').nth(1))
+            .and_then(|p| p.split_whitespace().next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let mut wire = frame(true, 0x1, GOOD.as_bytes(), None);
+        wire.extend(frame(true, 0x1, &bad_text(case), None));
+        let _ = s.write_all(&wire);
+        tx.send((case, close_code_from(&mut s)));
+    });
+    let is_utf8_error =
+        |e: &WsError| matches!(e, WsError::Protocol(p) if **p == ProtocolError::InvalidUtf8);
+    for case in 0..cases {
+        let ws = client(&rt)
+            .buffer_capacity(256 * 1024)
+            .connect(&format!("ws://{addr}/?case={case}"))
+            .await?;
+        match case / 9 {
+            0 => {
+                let mut ws = ws;
+                ensure!(
+                    matches!(ws.recv().await?, Some(Message::Text(GOOD))),
+                    "case {case}"
+                );
+                let bad = ws.recv().await;
+                ensure!(
+                    matches!(&bad, Err(e) if is_utf8_error(e)),
+                    "case {case}: {bad:?}"
+                );
+                ensure!(ws.recv().await?.is_none(), "case {case}: stream must end");
+                ensure!(
+                    ws.send_text("late").await.is_err(),
+                    "case {case}: sends fail"
+                );
+            }
+            1 => {
+                let (mut reader, _writer) = ws.split();
+                ensure!(
+                    matches!(reader.recv().await?, Some(Message::Text(GOOD))),
+                    "case {case}"
+                );
+                let bad = reader.recv().await;
+                ensure!(
+                    matches!(&bad, Err(e) if is_utf8_error(e)),
+                    "case {case}: {bad:?}"
+                );
+                ensure!(
+                    reader.recv().await?.is_none(),
+                    "case {case}: stream must end"
+                );
+            }
+            _ => {
+                let mut ws = ws;
+                let good = ws.next().await;
+                ensure!(
+                    matches!(&good, Some(Ok(OwnedMessage::Text(t))) if t == GOOD),
+                    "case {case}: {good:?}"
+                );
+                let bad = ws.next().await;
+                ensure!(
+                    matches!(&bad, Some(Err(e)) if is_utf8_error(e)),
+                    "case {case}: {bad:?}"
+                );
+                ensure!(ws.next().await.is_none(), "case {case}: stream must end");
+            }
+        }
+        let (c, code) = rx.recv().await?;
+        ensure!(
+            c == case && code == Some(1007),
+            "case {c}: close code {code:?}"
+        );
+    }
+    Ok(())
+}
+
 /// A server whose response head is larger than the handshake limit is refused.
 pub async fn oversized_handshake_response_is_refused(rt: Runtime) -> anyhow::Result<()> {
     let addr = raw_server(1, |mut s| {

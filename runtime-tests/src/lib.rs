@@ -143,6 +143,7 @@ macro_rules! behaviour_suite {
             fragments_summing_past_the_limit_close_with_1009,
             one_hundred_thousand_one_byte_fragments_are_reassembled,
             invalid_utf8_at_every_position_closes_with_1007,
+            invalid_utf8_in_a_whole_frame_closes_with_1007,
             oversized_handshake_response_is_refused,
             oversized_upgrade_request_gets_431,
             ping_flood_does_not_queue_pongs_without_limit,

@@ -279,15 +279,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
     /// registered, so a blocked write resumes on the next poll; bytes left in the encoder
     /// are finished by whichever half writes next.
     fn poll_send_owed(&mut self, cx: &mut Context<'_>) {
-        while self.shared.has_owed.load(Ordering::SeqCst) {
-            // If the writer holds the write side, it drains the slot before letting go.
-            let Some(mut side) = self.write.try_lock() else {
-                return;
-            };
-            let res = poll_write_side(&self.shared, &mut side, &mut self.shutdown, cx);
-            if !matches!(res, Poll::Ready(Ok(()))) {
-                return;
-            }
+        poll_send_owed(&self.shared, &self.write, &mut self.shutdown, cx);
+    }
+}
+
+/// `WsReader::poll_send_owed` on the fields it needs.
+fn poll_send_owed<S: AsyncRead + AsyncWrite + Unpin>(
+    shared: &Shared,
+    write: &AsyncMutex<WriteSide<S>>,
+    shutdown: &mut bool,
+    cx: &mut Context<'_>,
+) {
+    while shared.has_owed.load(Ordering::SeqCst) {
+        // If the writer holds the write side, it drains the slot before letting go.
+        let Some(mut side) = write.try_lock() else {
+            return;
+        };
+        let res = poll_write_side(shared, &mut side, shutdown, cx);
+        if !matches!(res, Poll::Ready(Ok(()))) {
+            return;
         }
     }
 }
@@ -315,7 +325,29 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for ReaderRecv<'a, S> {
             Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
             Poll::Ready(Ok(true)) => {
                 rx.ready = false;
-                Poll::Ready(Ok(rx.dec.message()))
+                // Disjoint borrows, as in `WsStream`'s `Recv`: the message borrows the
+                // decoder, a failed UTF-8 check hands the Close to the write side.
+                let WsReader {
+                    dec,
+                    write,
+                    shared,
+                    shutdown,
+                    done,
+                    ..
+                } = rx;
+                match dec.checked_message() {
+                    Ok(message) => Poll::Ready(Ok(message)),
+                    Err(e) => {
+                        let code = e.close_code();
+                        shared.owe(|o| {
+                            o.close = Some((code, None));
+                            o.shutdown = true;
+                        });
+                        *done = true;
+                        poll_send_owed(shared, write, shutdown, cx);
+                        Poll::Ready(Err(e.into()))
+                    }
+                }
             }
         }
     }

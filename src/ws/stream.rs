@@ -11,7 +11,9 @@ use futures_sink::Sink;
 
 use crate::io::{Outbound, poll_drain, poll_drain_flush, poll_read_some};
 use crate::proto::ws::handshake::ServerRequest;
-use crate::proto::ws::{Advance, CloseCode, Conn, Encoder, Message, OwnedMessage, ReadyKind};
+use crate::proto::ws::{
+    Advance, CloseCode, Conn, Encoder, Message, OwnedMessage, ProtocolError, ReadyKind,
+};
 use crate::rt::Runtime;
 
 use super::WsError;
@@ -95,7 +97,10 @@ pub struct WsStream<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
-    pub(crate) fn new(io: S, conn: Conn, opts: StreamOptions) -> Self {
+    pub(crate) fn new(io: S, mut conn: Conn, opts: StreamOptions) -> Self {
+        // `recv` and `poll_next` take every message through `checked_message`: one UTF-8
+        // pass per text message instead of two.
+        conn.decoder_mut().defer_utf8();
         let heartbeat = Heartbeat::new(opts.heartbeat, &opts.runtime).map(Box::new);
         Self {
             io,
@@ -409,16 +414,46 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
 
     /// Best effort: writes what is queued, then closes the transport. Marks the stream done.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.phase != Phase::Done {
-            if ready!(poll_drain_flush(&mut self.io, cx, self.conn.encoder_mut())).is_err() {
-                self.phase = Phase::Done;
-                return Poll::Ready(());
-            }
-            let _ = ready!(Pin::new(&mut self.io).poll_close(cx));
-            self.phase = Phase::Done;
-        }
-        Poll::Ready(())
+        poll_shutdown(&mut self.io, self.conn.encoder_mut(), &mut self.phase, cx)
     }
+}
+
+/// `WsStream::poll_shutdown` on the fields it needs.
+fn poll_shutdown<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    encoder: &mut Encoder,
+    phase: &mut Phase,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    if *phase != Phase::Done {
+        if ready!(poll_drain_flush(io, cx, encoder)).is_err() {
+            *phase = Phase::Done;
+            return Poll::Ready(());
+        }
+        let _ = ready!(Pin::new(io).poll_close(cx));
+        *phase = Phase::Done;
+    }
+    Poll::Ready(())
+}
+
+/// A text message failed the deferred UTF-8 check while handing it over: what
+/// `poll_advance` does for a protocol error (Close with the error's code, sent and shut
+/// down as far as the transport takes it now), on fields disjoint from the decoder, which
+/// the message borrow keeps borrowed.
+fn fail_handed_over<S: AsyncWrite + Unpin>(
+    io: &mut S,
+    encoder: &mut Encoder,
+    phase: &mut Phase,
+    err: ProtocolError,
+    cx: &mut Context<'_>,
+) -> WsError {
+    if !encoder.close_sent() {
+        // Cannot fail: 1007 with a short reason.
+        let _ = encoder.encode_close(err.close_code(), err.close_reason());
+    }
+    let _ = poll_shutdown(io, encoder, phase, cx);
+    *phase = Phase::Done;
+    err.into()
 }
 
 /// The future of [`WsStream::recv`].
@@ -444,7 +479,16 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for Recv<'a, S> {
             Poll::Ready(Ok(false)) => Poll::Ready(Ok(None)),
             Poll::Ready(Ok(true)) => {
                 ws.ready = false;
-                Poll::Ready(Ok(ws.conn.message()))
+                // Disjoint borrows: the message borrows the decoder for `'a`, and a failed
+                // UTF-8 check still needs the encoder, the transport and the phase.
+                let WsStream {
+                    io, conn, phase, ..
+                } = ws;
+                let (decoder, encoder) = conn.parts_mut();
+                match decoder.checked_message() {
+                    Ok(message) => Poll::Ready(Ok(message)),
+                    Err(e) => Poll::Ready(Err(fail_handed_over(io, encoder, phase, e, cx))),
+                }
             }
         }
     }
@@ -459,7 +503,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WsStream<S> {
         match ready!(this.poll_advance(cx)) {
             Ok(true) => {
                 this.ready = false;
-                Poll::Ready(this.conn.message().map(|m| Ok(m.into_owned())))
+                let (decoder, encoder) = this.conn.parts_mut();
+                match decoder.checked_message() {
+                    Ok(message) => Poll::Ready(message.map(|m| Ok(m.into_owned()))),
+                    Err(e) => {
+                        let err = fail_handed_over(&mut this.io, encoder, &mut this.phase, e, cx);
+                        Poll::Ready(Some(Err(err)))
+                    }
+                }
             }
             Ok(false) => Poll::Ready(None),
             Err(e) => Poll::Ready(Some(Err(e))),

@@ -225,6 +225,13 @@ impl Conn {
         (self.decoder, self.encoder)
     }
 
+    /// Both halves borrowed at once, so a message can borrow the decoder while a Close is
+    /// queued on the encoder.
+    #[inline]
+    pub(crate) fn parts_mut(&mut self) -> (&mut Decoder, &mut Encoder) {
+        (&mut self.decoder, &mut self.encoder)
+    }
+
     /// Answers what needs answering in the message just decoded.
     #[inline]
     fn react(&mut self) {

@@ -72,6 +72,11 @@ pub struct Decoder {
     control: Control,
     eof: bool,
     close_received: Option<Option<CloseFrame>>,
+    /// Whole text frames taken by the fast paths are not UTF-8 checked by `advance`: the
+    /// one check is [`checked_message`](Decoder::checked_message)'s `from_utf8`, which the
+    /// caller must treat as the protocol error it reports (crate-private; the async
+    /// adapters set it).
+    defer_utf8: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -165,6 +170,7 @@ impl Decoder {
             control: Control::EMPTY,
             eof: false,
             close_received: None,
+            defer_utf8: false,
         }
     }
 
@@ -237,17 +243,38 @@ impl Decoder {
     /// [`Advance::Message`]; `None` after any other call that takes `&mut self`.
     #[inline]
     pub fn message(&self) -> Option<Message<'_>> {
-        match self.ready {
-            Ready::None => None,
+        // Without deferred UTF-8 `advance` has checked every text message, so the `&str`
+        // cannot fail here.
+        self.checked_message().ok().flatten()
+    }
+
+    /// Leaves the UTF-8 check of whole text frames to
+    /// [`checked_message`](Self::checked_message): one pass over the payload instead of
+    /// two. The caller must call `checked_message` (not `message`) for every message and
+    /// fail the connection with the error it returns.
+    pub(crate) fn defer_utf8(&mut self) {
+        self.defer_utf8 = true;
+    }
+
+    /// As [`message`](Self::message), with the text check that building the `&str` does
+    /// anyway reported: [`ProtocolError::InvalidUtf8`] only when UTF-8 checks are
+    /// deferred (close the connection with 1007, as `advance` would have).
+    #[inline]
+    pub(crate) fn checked_message(&self) -> Result<Option<Message<'_>>, ProtocolError> {
+        Ok(Some(match self.ready {
+            Ready::None => return Ok(None),
             Ready::Read { kind, head, len } => {
                 let start = usize::from(head);
-                data_message(kind, self.buf.filled().get(start..start + len)?)
+                match self.buf.filled().get(start..start + len) {
+                    Some(bytes) => data_message(kind, bytes)?,
+                    None => return Ok(None),
+                }
             }
-            Ready::Assembly(kind) => data_message(kind, &self.assembly),
-            Ready::Ping => Some(Message::Ping(self.control)),
-            Ready::Pong => Some(Message::Pong(self.control)),
-            Ready::Close => Some(Message::Close(self.close_received.flatten())),
-        }
+            Ready::Assembly(kind) => data_message(kind, &self.assembly)?,
+            Ready::Ping => Message::Ping(self.control),
+            Ready::Pong => Message::Pong(self.control),
+            Ready::Close => Message::Close(self.close_received.flatten()),
+        }))
     }
 
     /// The kind of the message [`message`](Self::message) would return, cheaply.
@@ -288,6 +315,11 @@ impl Decoder {
     /// The role this decoder plays.
     pub fn role(&self) -> Role {
         self.role
+    }
+
+    #[cfg(test)]
+    pub(crate) fn defers_utf8(&self) -> bool {
+        self.defer_utf8
     }
 
     #[cfg(test)]
@@ -411,7 +443,7 @@ impl Decoder {
         if let Some(key) = mask {
             apply_mask(payload, key, 0);
         }
-        if kind == DataKind::Text && !is_utf8(payload) {
+        if kind == DataKind::Text && !self.defer_utf8 && !is_utf8(payload) {
             // Leave the frame as it was for `run`, which reports the error.
             if let Some(key) = mask {
                 apply_mask(payload, key, 0);
@@ -462,7 +494,7 @@ impl Decoder {
         if let Some(key) = header.mask {
             apply_mask(payload, key, 0);
         }
-        if kind == DataKind::Text && !is_utf8(payload) {
+        if kind == DataKind::Text && !self.defer_utf8 && !is_utf8(payload) {
             return Err(ProtocolError::InvalidUtf8);
         }
         // Consumed by `release` once the caller is done with the message.
@@ -724,12 +756,14 @@ fn is_utf8(bytes: &[u8]) -> bool {
 }
 
 #[inline]
-fn data_message(kind: DataKind, bytes: &[u8]) -> Option<Message<'_>> {
-    Some(match kind {
-        // Already validated by `advance`; building a `&str` without `unsafe` needs this
-        // second check (a few ns per 100 bytes), now the only full pass for ASCII text
-        // (`advance` checks that with `is_ascii`). `basic`: no error position is needed.
-        DataKind::Text => Message::Text(simdutf8::basic::from_utf8(bytes).ok()?),
+fn data_message(kind: DataKind, bytes: &[u8]) -> Result<Message<'_>, ProtocolError> {
+    Ok(match kind {
+        // Building a `&str` without `unsafe` needs this check. With deferred UTF-8 it is
+        // the only one for a whole frame; otherwise `advance` checked first (with
+        // `is_ascii` for short ASCII). `basic`: no error position is needed.
+        DataKind::Text => Message::Text(
+            simdutf8::basic::from_utf8(bytes).map_err(|_| ProtocolError::InvalidUtf8)?,
+        ),
         DataKind::Binary => Message::Binary(bytes),
     })
 }

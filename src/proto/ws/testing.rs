@@ -55,15 +55,27 @@ pub(crate) fn binary(b: &[u8]) -> Event {
     Event::Msg(OwnedMessage::Binary(b.to_vec()))
 }
 
-/// Advances until input is needed or the stream ends, recording events.
+/// Advances until input is needed or the stream ends, recording events. A decoder with
+/// deferred UTF-8 is read the way the async adapters read it: through `checked_message`,
+/// whose error ends the stream.
 pub(crate) fn drain(decoder: &mut Decoder, events: &mut Vec<Event>) {
     loop {
         if matches!(events.last(), Some(Event::Closed | Event::Err(_))) {
-            // Terminal: further calls must keep answering `Closed`.
-            assert_eq!(decoder.advance(), Ok(Advance::Closed));
+            // Terminal: further calls must keep answering `Closed` (a deferred UTF-8 error
+            // is the caller's to act on: it stops reading).
+            if !decoder.defers_utf8() {
+                assert_eq!(decoder.advance(), Ok(Advance::Closed));
+            }
             return;
         }
         match decoder.advance() {
+            Ok(Advance::Message) if decoder.defers_utf8() => match decoder.checked_message() {
+                Ok(msg) => events.push(Event::Msg(
+                    msg.map(|m| m.into_owned())
+                        .unwrap_or_else(|| panic!("message after Message")),
+                )),
+                Err(e) => events.push(Event::Err(e)),
+            },
             Ok(Advance::Message) => {
                 let msg = decoder.message().map(|m| m.into_owned());
                 events.push(Event::Msg(
@@ -84,7 +96,23 @@ pub(crate) fn decode_chunks(
     chunks: &[&[u8]],
     eof: bool,
 ) -> Vec<Event> {
+    decode_chunks_with(Decoder::new(role, config), chunks, eof)
+}
+
+/// [`decode_chunks`] with a decoder that defers whole-frame UTF-8 checks to
+/// `checked_message`, as `WsStream` and `WsReader` use it.
+pub(crate) fn decode_chunks_deferred(
+    role: Role,
+    config: &Config,
+    chunks: &[&[u8]],
+    eof: bool,
+) -> Vec<Event> {
     let mut decoder = Decoder::new(role, config);
+    decoder.defer_utf8();
+    decode_chunks_with(decoder, chunks, eof)
+}
+
+fn decode_chunks_with(mut decoder: Decoder, chunks: &[&[u8]], eof: bool) -> Vec<Event> {
     let mut events = Vec::new();
     for chunk in chunks {
         let mut rest = *chunk;
@@ -145,6 +173,11 @@ pub(crate) fn decode_all_ways(role: Role, config: &Config, bytes: &[u8], eof: bo
                 decode_chunks(role, cfg, &[a, b], eof),
                 whole,
                 "split at {cut}"
+            );
+            assert_eq!(
+                decode_chunks_deferred(role, cfg, &[a, b], eof),
+                whole,
+                "deferred UTF-8, split at {cut}"
             );
         }
     }
