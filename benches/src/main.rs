@@ -109,8 +109,8 @@ report [options]
   --runs N          runs per case, interleaved across clients (default 7)
   --scale F         message counts times F (default 1.0; 0.1 for a smoke test)
   --libs a,b        only these clients: ours-tokio ours-smol ours-async-std
-                    ours-tokio-small published
-                    fastwebsockets tokio-tungstenite async-tungstenite rest-ours
+                    ours-tokio-small ours-tokio-busy published
+                    fastwebsockets tokio-tungstenite async-tungstenite rest-ours rest-ours-busy
                     rest-ours-pool rest-ours-atomic-pool rest-published rest-published-pool reqwest
                     hyper-conn hyper-client
   --groups a,b      only these groups: recv echo send idle rest pool
@@ -231,7 +231,7 @@ fn cases(args: &Args) -> Vec<Case> {
                     count: scaled(20_000, s) as usize,
                     warmup: scaled(2_000, s) as usize,
                 },
-                libs: Lib::WS.to_vec(),
+                libs: Lib::WS.into_iter().chain([Lib::OursTokioBusy]).collect(),
             });
         }
     }
@@ -270,7 +270,7 @@ fn cases(args: &Args) -> Vec<Case> {
         let total = scaled(30_000, s) as usize;
         for (conns, callers) in [(1usize, 1usize), (4, 4)] {
             let libs = if callers == 1 {
-                Lib::REST.to_vec()
+                Lib::REST.into_iter().chain([Lib::RestOursBusy]).collect()
             } else {
                 vec![
                     Lib::RestOursPool,

@@ -93,6 +93,7 @@ macro_rules! behaviour_suite {
             connect_with_runs_the_upgrade_over_a_caller_stream,
             heartbeat_fails_recv_when_pongs_stop,
             idle_timeout_detects_a_silent_peer,
+            busy_poll_echoes_and_parks_once_the_budget_runs_out,
         ]);
         $crate::tests_for!($exec, rest: [
             keep_alive_reuses_one_connection_for_many_requests,
@@ -121,6 +122,7 @@ macro_rules! behaviour_suite {
             https_requests_run_over_tls_with_a_custom_ca,
             https_with_an_untrusted_certificate_is_a_tls_error,
             connect_timeout_covers_a_server_that_never_finishes_tls,
+            busy_poll_reads_responses_and_never_spins_on_the_idle_check,
         ]);
         $crate::pool_tests_for!($exec: [
             build_opens_every_slot_and_try_acquire_is_lifo,

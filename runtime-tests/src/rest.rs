@@ -818,3 +818,42 @@ pub async fn connect_timeout_covers_a_server_that_never_finishes_tls(
     ensure!(matches!(got, Err(RestError::ConnectTimeout)), "{got:?}");
     Ok(())
 }
+
+/// Busy-polling reads on a keep-alive connection: responses read as without it, and the
+/// check for a server-closed connection before each reuse (a read that expects nothing)
+/// never spins — with a 20-second budget, a spinning check would run the behaviour past
+/// the watchdog. A connection the server closed while idle is still reported stale.
+pub async fn busy_poll_reads_responses_and_never_spins_on_the_idle_check(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let budget = Duration::from_secs(20);
+    let server = Server::start(vec![vec![Step::Send(OK_HELLO)]])?;
+    let mut conn = HttpConnectionBuilder::new()
+        .runtime(rt.clone())
+        .disable_nagle()
+        .busy_poll(budget)
+        .connect(&server.url())
+        .await?;
+    let mut writer = RequestWriter::for_url(&server.url())?;
+    let mut reader = ResponseReader::new(1024);
+    for i in 0..5 {
+        let req = writer.get("/ping").query("i", &i.to_string()).finish()?;
+        let resp = conn.send(req, &mut reader).await?;
+        ensure!(resp.status() == 200 && resp.body() == b"hello");
+    }
+    ensure!(server.accepted() == 1 && server.requests().len() == 5);
+
+    let server = Server::start(vec![vec![Step::Send(OK_HELLO), Step::Close]])?;
+    let mut conn = HttpConnectionBuilder::new()
+        .runtime(rt.clone())
+        .disable_nagle()
+        .busy_poll(budget)
+        .connect(&server.url())
+        .await?;
+    conn.send(writer.get("/").finish()?, &mut reader).await?;
+    rt.sleep(Duration::from_millis(200)).await;
+    let got = conn.send(writer.get("/").finish()?, &mut reader).await;
+    ensure!(matches!(got, Err(RestError::ConnectionStale)), "{got:?}");
+    ensure!(server.requests().len() == 1);
+    Ok(())
+}

@@ -520,3 +520,62 @@ pub async fn idle_timeout_detects_a_silent_peer(rt: Runtime) -> anyhow::Result<(
         other => bail!("expected an idle timeout, got {other:?}"),
     }
 }
+
+/// Busy-polling reads (`busy_poll`): messages of every size come back as without it, over
+/// plain TCP and TLS; a message that arrives long after the budget ran out still wakes the
+/// parked task (the reactor registration made before spinning stays in place).
+pub async fn busy_poll_echoes_and_parks_once_the_budget_runs_out(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let addr = ws_echo_server(1, None);
+    let mut ws = builder(&rt)
+        .busy_poll(Duration::from_millis(2))
+        .connect(&format!("ws://{addr}/echo"))
+        .await?;
+    for len in [0, 1, 125, 126, 65_536, 1 << 20] {
+        let data = pattern(len);
+        ws.send_binary(&data).await?;
+        match ws.recv().await? {
+            Some(Message::Binary(b)) => ensure!(b == data.as_slice(), "binary {len} differs"),
+            other => bail!("expected binary {len}, got {other:?}"),
+        }
+    }
+    ws.close(CloseCode::Normal, "").await?;
+
+    let pki = TestPki::new(0);
+    let addr = ws_echo_server(1, Some(pki.server()));
+    let mut ws = builder(&rt)
+        .busy_poll(Duration::from_millis(2))
+        .tls(&pki.client())
+        .connect(&format!("wss://localhost:{}/", addr.port()))
+        .await?;
+    for len in [10, 70_000] {
+        let data = pattern(len);
+        ws.send_binary(&data).await?;
+        match ws.recv().await? {
+            Some(Message::Binary(b)) => ensure!(b == data.as_slice(), "tls binary {len}"),
+            other => bail!("expected binary, got {other:?}"),
+        }
+    }
+    ws.close(CloseCode::Normal, "").await?;
+
+    // 300 ms of silence against a 1 ms budget: the read parks and must be woken.
+    let addr = raw_server(1, |mut s| {
+        let _ = raw_accept(&mut s);
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = s.write_all(&frame(true, 0x1, b"late", None));
+        let _ = s.write_all(&frame(true, 0x8, &1000u16.to_be_bytes(), None));
+        let _ = read_frame(&mut s);
+    });
+    let mut ws = builder(&rt)
+        .busy_poll(Duration::from_millis(1))
+        .connect(&format!("ws://{addr}/"))
+        .await?;
+    ensure!(matches!(ws.recv().await?, Some(Message::Text("late"))));
+    ensure!(matches!(ws.recv().await?, Some(Message::Close(_))));
+    ensure!(
+        ws.recv().await?.is_none(),
+        "the peer's Close ends the stream"
+    );
+    Ok(())
+}

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -226,7 +226,9 @@ where
     /// unsolicited bytes, such as a `408` before closing) while it sat idle in the pool.
     /// One non-blocking read attempt; nothing is written.
     fn closed_while_idle(&mut self, scratch: &mut [u8]) -> bool {
-        let mut cx = Context::from_waker(Waker::noop());
+        // The probe waker: a busy-polling stream must not spin on a read that expects
+        // nothing.
+        let mut cx = Context::from_waker(crate::rt::probe_waker());
         match Pin::new(&mut self.stream).poll_read(&mut cx, scratch) {
             Poll::Pending => false,
             Poll::Ready(Err(e)) => e.kind() != io::ErrorKind::WouldBlock,
@@ -363,6 +365,16 @@ impl HttpConnectionBuilder {
     /// Enables TCP keepalive probes after `idle` without traffic.
     pub fn tcp_keepalive(mut self, idle: Duration) -> Self {
         self.tcp.keepalive = Some(idle);
+        self
+    }
+
+    /// Busy-polls reads for up to `budget` before parking on the reactor (default: park
+    /// at once): replies and updates that arrive within the budget skip the reactor
+    /// wake-up. The thread spins for the whole budget on every read that finds nothing,
+    /// so use it on a thread dedicated to the hot path; see
+    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll).
+    pub fn busy_poll(mut self, budget: Duration) -> Self {
+        self.tcp.busy_poll = Some(budget);
         self
     }
 

@@ -79,6 +79,7 @@ pub mod smol;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
+pub(crate) use tcp::probe_waker;
 pub use tcp::{AsyncStream, TcpOptions, TcpStream};
 pub(crate) use tcp::{connect_any, strip_brackets};
 
@@ -417,13 +418,18 @@ impl Runtime {
         .await
     }
 
-    /// Connects to `host:port` through the connector.
+    /// Connects to `host:port` through the connector and gives the stream the busy-poll
+    /// budget of `opts` ([`TcpStream::set_busy_poll`]).
     ///
     /// # Errors
     ///
     /// See [`Connector::connect`].
     pub async fn connect(&self, host: &str, port: u16, opts: &TcpOptions) -> io::Result<TcpStream> {
-        self.connector.connect(host, port, opts).await
+        let mut stream = self.connector.connect(host, port, opts).await?;
+        if opts.busy_poll.is_some() {
+            stream.set_busy_poll(opts.busy_poll);
+        }
+        Ok(stream)
     }
 }
 

@@ -121,6 +121,16 @@ impl WsStreamBuilder {
         self
     }
 
+    /// Busy-polls reads for up to `budget` before parking on the reactor (default: park
+    /// at once): replies and updates that arrive within the budget skip the reactor
+    /// wake-up. The thread spins for the whole budget on every read that finds nothing,
+    /// so use it on a thread dedicated to the hot path; see
+    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll).
+    pub fn busy_poll(mut self, budget: Duration) -> Self {
+        self.tcp.busy_poll = Some(budget);
+        self
+    }
+
     /// Read buffer size per connection (default 1 MiB, minimum 256 bytes). Unfragmented
     /// messages that fit are delivered without a copy; larger ones stream into the message
     /// buffer.

@@ -21,6 +21,8 @@ pub enum Lib {
     OursAsyncStd,
     /// This crate on tokio with the small-buffer configuration (receive cases only).
     OursTokioSmall,
+    /// This crate on tokio with busy-polling reads (echo cases only).
+    OursTokioBusy,
     /// nexus-async-net 0.9.1 from crates.io (tokio current-thread).
     Published,
     /// tokio-tungstenite (tokio current-thread).
@@ -31,6 +33,8 @@ pub enum Lib {
     AsyncTungstenite,
     /// REST: this crate's `HttpConnection` (tokio).
     RestOurs,
+    /// REST: this crate's `HttpConnection` with busy-polling reads (1 connection only).
+    RestOursBusy,
     /// REST: this crate's pool (tokio).
     RestOursPool,
     /// REST: this crate's thread-safe pool (tokio).
@@ -76,9 +80,10 @@ impl Lib {
         let (ours, peers) = Lib::WS.split_at(3);
         ours.iter()
             .copied()
-            .chain([Lib::OursTokioSmall])
+            .chain([Lib::OursTokioSmall, Lib::OursTokioBusy])
             .chain(peers.iter().copied())
             .chain(Lib::REST)
+            .chain([Lib::RestOursBusy])
     }
 
     /// The label used in tables and plots.
@@ -88,11 +93,13 @@ impl Lib {
             Lib::OursSmol => "ours (smol)",
             Lib::OursAsyncStd => "ours (async-std)",
             Lib::OursTokioSmall => "ours (tokio, 1 KiB buffers)",
+            Lib::OursTokioBusy => "ours (tokio, busy-poll)",
             Lib::Published => "nexus-async-net 0.9.1",
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",
             Lib::AsyncTungstenite => "async-tungstenite (smol)",
             Lib::RestOurs => "ours HttpConnection",
+            Lib::RestOursBusy => "ours HttpConnection (busy-poll)",
             Lib::RestOursPool => "ours ClientPool",
             Lib::RestOursAtomicPool => "ours AtomicClientPool",
             Lib::RestPublished => "nexus-async-net 0.9.1 HttpConnection",
@@ -110,11 +117,13 @@ impl Lib {
             Lib::OursSmol => "ours-smol",
             Lib::OursAsyncStd => "ours-async-std",
             Lib::OursTokioSmall => "ours-tokio-small",
+            Lib::OursTokioBusy => "ours-tokio-busy",
             Lib::Published => "published",
             Lib::TokioTungstenite => "tokio-tungstenite",
             Lib::FastWebSockets => "fastwebsockets",
             Lib::AsyncTungstenite => "async-tungstenite",
             Lib::RestOurs => "rest-ours",
+            Lib::RestOursBusy => "rest-ours-busy",
             Lib::RestOursPool => "rest-ours-pool",
             Lib::RestOursAtomicPool => "rest-ours-atomic-pool",
             Lib::RestPublished => "rest-published",
@@ -132,10 +141,12 @@ impl Lib {
     )]
     pub fn available(self) -> bool {
         match self {
-            Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd | Lib::OursTokioSmall => {
-                cfg!(feature = "ours")
-            }
-            Lib::RestOurs => cfg!(feature = "ours-rest"),
+            Lib::OursTokio
+            | Lib::OursSmol
+            | Lib::OursAsyncStd
+            | Lib::OursTokioSmall
+            | Lib::OursTokioBusy => cfg!(feature = "ours"),
+            Lib::RestOurs | Lib::RestOursBusy => cfg!(feature = "ours-rest"),
             Lib::RestOursPool | Lib::RestOursAtomicPool => cfg!(feature = "ours-pool"),
             _ => true,
         }
@@ -149,7 +160,9 @@ impl Lib {
                 | Lib::OursSmol
                 | Lib::OursAsyncStd
                 | Lib::OursTokioSmall
+                | Lib::OursTokioBusy
                 | Lib::RestOurs
+                | Lib::RestOursBusy
                 | Lib::RestOursPool
                 | Lib::RestOursAtomicPool
         )
@@ -306,11 +319,30 @@ pub fn run(lib: Lib, addrs: Addrs, op: &Op) -> anyhow::Result<Outcome> {
                 _ => anyhow::bail!("the small-buffer client runs the receive cases only"),
             }
         }),
+        #[cfg(feature = "ours")]
+        Lib::OursTokioBusy => tokio_rt()?.block_on(async {
+            let rt = nexus_async_net::rt::Runtime::tokio()
+                .ok_or_else(|| anyhow::anyhow!("no tokio runtime"))?;
+            match *op {
+                Op::Echo {
+                    size,
+                    count,
+                    warmup,
+                } => outcome_l(
+                    ours::echo_with(ours::busy_builder().runtime(rt), url, size, count, warmup)
+                        .await,
+                ),
+                _ => anyhow::bail!("the busy-poll client runs the echo cases only"),
+            }
+        }),
         #[cfg(not(feature = "ours"))]
-        Lib::OursTokio | Lib::OursSmol | Lib::OursAsyncStd | Lib::OursTokioSmall => {
-            anyhow::bail!("built without the `ours` feature")
-        }
+        Lib::OursTokio
+        | Lib::OursSmol
+        | Lib::OursAsyncStd
+        | Lib::OursTokioSmall
+        | Lib::OursTokioBusy => anyhow::bail!("built without the `ours` feature"),
         Lib::RestOurs
+        | Lib::RestOursBusy
         | Lib::RestOursPool
         | Lib::RestOursAtomicPool
         | Lib::RestPublished

@@ -15,6 +15,15 @@ async fn connect(rt: Runtime, url: &str) -> anyhow::Result<ClientStream> {
         .await?)
 }
 
+/// Busy-poll budget of the `ours (tokio, busy-poll)` rows: longer than a loopback round
+/// trip, so the client never parks between a request and its reply.
+pub const BUSY_POLL: Duration = Duration::from_micros(200);
+
+/// The default configuration plus busy-polling (`WsStreamBuilder::busy_poll`).
+pub fn busy_builder() -> WsStreamBuilder {
+    WsStreamBuilder::new().disable_nagle().busy_poll(BUSY_POLL)
+}
+
 /// The configuration documented for many mostly idle connections: a read buffer of
 /// `SMALL_READ` bytes (larger messages stream into the message buffer), `SMALL_WRITE`
 /// bytes of initial write buffer (larger sends grow it).
@@ -91,7 +100,25 @@ pub async fn echo(
     count: usize,
     warmup: usize,
 ) -> anyhow::Result<Vec<u64>> {
-    let mut ws = connect(rt, url).await?;
+    echo_with(
+        WsStreamBuilder::new().runtime(rt).disable_nagle(),
+        url,
+        size,
+        count,
+        warmup,
+    )
+    .await
+}
+
+/// Echo round trips with a given builder configuration.
+pub async fn echo_with(
+    builder: WsStreamBuilder,
+    url: &str,
+    size: usize,
+    count: usize,
+    warmup: usize,
+) -> anyhow::Result<Vec<u64>> {
+    let mut ws = builder.connect(url).await?;
     let payload = crate::wire::payload(size);
     let mut samples = Vec::with_capacity(count);
     for i in 0..warmup + count {

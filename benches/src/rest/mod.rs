@@ -45,7 +45,11 @@ pub fn run(lib: Lib, addr: SocketAddr, op: &Op) -> anyhow::Result<Outcome> {
                         clients::published_pool(addr, conns, callers, warmup, count).await?
                     }
                     #[cfg(feature = "ours-rest")]
-                    Lib::RestOurs if callers == 1 => ours::conn(addr, warmup, count).await?,
+                    Lib::RestOurs if callers == 1 => ours::conn(addr, None, warmup, count).await?,
+                    #[cfg(feature = "ours-rest")]
+                    Lib::RestOursBusy if callers == 1 => {
+                        ours::conn(addr, Some(ours::BUSY_POLL), warmup, count).await?
+                    }
                     #[cfg(feature = "ours-pool")]
                     Lib::RestOursPool => ours::pooled(addr, conns, callers, warmup, count).await?,
                     #[cfg(feature = "ours-pool")]

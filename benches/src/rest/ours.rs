@@ -23,13 +23,24 @@ fn check(status: u16, body_len: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One `HttpConnection` with its own writer and reader (one caller).
-pub async fn conn(addr: SocketAddr, warmup: usize, count: usize) -> anyhow::Result<Timed> {
-    let mut conn = HttpConnectionBuilder::new()
+/// Busy-poll budget of the `(busy-poll)` row (see `HttpConnectionBuilder::busy_poll`).
+pub const BUSY_POLL: std::time::Duration = std::time::Duration::from_micros(200);
+
+/// One `HttpConnection` with its own writer and reader (one caller), busy-polling reads
+/// for `busy_poll` if given.
+pub async fn conn(
+    addr: SocketAddr,
+    busy_poll: Option<std::time::Duration>,
+    warmup: usize,
+    count: usize,
+) -> anyhow::Result<Timed> {
+    let mut builder = HttpConnectionBuilder::new()
         .runtime(tokio()?)
-        .disable_nagle()
-        .connect(&format!("http://{addr}"))
-        .await?;
+        .disable_nagle();
+    if let Some(budget) = busy_poll {
+        builder = builder.busy_poll(budget);
+    }
+    let mut conn = builder.connect(&format!("http://{addr}")).await?;
     let mut writer = RequestWriter::new(&addr.to_string())?;
     let mut reader = ResponseReader::new(32 * 1024);
     let mut samples = Vec::with_capacity(count);

@@ -132,6 +132,16 @@ impl<P> PoolBuilder<P> {
         self
     }
 
+    /// Busy-polls reads for up to `budget` before parking on the reactor (default: park
+    /// at once): replies and updates that arrive within the budget skip the reactor
+    /// wake-up. The thread spins for the whole budget on every read that finds nothing,
+    /// so use it on a thread dedicated to the hot path; see
+    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll).
+    pub fn busy_poll(mut self, budget: Duration) -> Self {
+        self.connector = self.connector.busy_poll(budget);
+        self
+    }
+
     /// The capacity each slot's request buffer starts with.
     pub fn write_buffer_capacity(mut self, n: usize) -> Self {
         self.write_buffer_capacity = n;
