@@ -125,7 +125,25 @@ impl WsStreamBuilder {
     /// at once): replies and updates that arrive within the budget skip the reactor
     /// wake-up. The thread spins for the whole budget on every read that finds nothing,
     /// so use it on a thread dedicated to the hot path; see
-    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll).
+    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll) and
+    /// `docs/busy-poll.md`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nexus_async_net::ws::WsError> {
+    /// use std::time::Duration;
+    /// use nexus_async_net::ws::WsStreamBuilder;
+    ///
+    /// let mut feed = WsStreamBuilder::new()
+    ///     .disable_nagle()
+    ///     .busy_poll(Duration::from_micros(200))
+    ///     .connect("ws://127.0.0.1:9001/ws")
+    ///     .await?;
+    /// while let Some(msg) = feed.recv().await? {
+    ///     let _ = msg; // parse, update the book
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn busy_poll(mut self, budget: Duration) -> Self {
         self.tcp.busy_poll = Some(budget);
         self

@@ -26,6 +26,21 @@ pub enum Advance {
     Closed,
 }
 
+/// At most this much is offered to one read: the bytes a read brings in are parsed right
+/// after it, while they are still in the core's L2 cache. A read that fills a 1 MiB buffer
+/// leaves its first half evicted by the time the parser reaches it (at 512 B messages that
+/// made us slower than a client doing 128 KiB reads, with fewer instructions).
+const MAX_READ: usize = 128 * 1024;
+
+/// Once reads have moved this far into the buffer, a short unparsed tail (a partial frame)
+/// is moved back to the front, so reads keep landing on the same, cache-warm bytes instead
+/// of walking the whole buffer.
+const COMPACT_AFTER: usize = 64 * 1024;
+
+/// The longest tail moved back by the rule above (a memmove of at most this many bytes
+/// per read).
+const COMPACT_TAIL: usize = 4 * 1024;
+
 /// The receive half of a WebSocket connection (sans-IO).
 ///
 /// Feed it bytes with [`read_buf`](Self::read_buf) + [`handle_read`](Self::handle_read) (or
@@ -183,7 +198,9 @@ impl Decoder {
     pub fn read_buf(&mut self) -> &mut [u8] {
         self.release();
         self.make_room();
-        self.buf.spare()
+        let spare = self.buf.spare();
+        let n = spare.len().min(MAX_READ);
+        spare.get_mut(..n).unwrap_or_default()
     }
 
     /// Commits `n` bytes written into [`read_buf`](Self::read_buf).
@@ -357,7 +374,9 @@ impl Decoder {
         };
         let start = self.buf.start();
         if start > 0
-            && (self.buf.spare().is_empty() || start.saturating_add(need) > self.buf.capacity())
+            && (self.buf.spare().is_empty()
+                || start.saturating_add(need) > self.buf.capacity()
+                || (start >= COMPACT_AFTER && self.buf.len() <= COMPACT_TAIL))
         {
             self.buf.compact();
         }
