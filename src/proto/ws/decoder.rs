@@ -89,7 +89,7 @@ pub struct Decoder {
     close_received: Option<Option<CloseFrame>>,
     /// Whole text frames taken by the fast paths are not UTF-8 checked by `advance`: the
     /// one check is [`checked_message`](Decoder::checked_message)'s `from_utf8`, which the
-    /// caller must treat as the protocol error it reports (crate-private; the async
+    /// caller must treat as the protocol error it reports (crate-private; the `ws`
     /// adapters set it).
     defer_utf8: bool,
 }

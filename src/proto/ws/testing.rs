@@ -56,7 +56,7 @@ pub(crate) fn binary(b: &[u8]) -> Event {
 }
 
 /// Advances until input is needed or the stream ends, recording events. A decoder with
-/// deferred UTF-8 is read the way the async adapters read it: through `checked_message`,
+/// deferred UTF-8 is read the way `WsStream` and `WsReader` read it: through `checked_message`,
 /// whose error ends the stream.
 pub(crate) fn drain(decoder: &mut Decoder, events: &mut Vec<Event>) {
     loop {
