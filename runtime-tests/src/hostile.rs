@@ -18,6 +18,16 @@ fn client(rt: &Runtime) -> WsStreamBuilder {
         .connect_timeout(Duration::from_secs(10))
 }
 
+/// The number after the first `=` of the request line (`GET /?case=7 HTTP/1.1` → 7), or 0.
+fn query_number(head: &str) -> usize {
+    head.lines()
+        .next()
+        .and_then(|l| l.split('=').nth(1))
+        .and_then(|p| p.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
 /// Reads frames until the peer's Close; returns its code.
 fn close_code_from(s: &mut std::net::TcpStream) -> Option<u16> {
     loop {
@@ -110,13 +120,7 @@ pub async fn invalid_utf8_at_every_position_closes_with_1007(rt: Runtime) -> any
     };
     let addr = raw_server(positions, move |mut s| {
         let Ok(head) = raw_accept(&mut s) else { return };
-        let pos: usize = head
-            .lines()
-            .next()
-            .and_then(|l| l.split('=').nth(1))
-            .and_then(|p| p.split_whitespace().next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
+        let pos = query_number(&head);
         let _ = s.write_all(&wire_for(pos));
         tx.send((pos, close_code_from(&mut s)));
     });
@@ -165,13 +169,7 @@ pub async fn invalid_utf8_in_a_whole_frame_closes_with_1007(rt: Runtime) -> anyh
     let (tx, mut rx) = crate::servers::report();
     let addr = raw_server(cases, move |mut s| {
         let Ok(head) = raw_accept(&mut s) else { return };
-        let case: usize = head
-            .lines()
-            .next()
-            .and_then(|l| l.split('=').nth(1))
-            .and_then(|p| p.split_whitespace().next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
+        let case = query_number(&head);
         let mut wire = frame(true, 0x1, GOOD.as_bytes(), None);
         wire.extend(frame(true, 0x1, &bad_text(case), None));
         let _ = s.write_all(&wire);

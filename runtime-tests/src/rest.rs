@@ -826,14 +826,19 @@ pub async fn connect_timeout_covers_a_server_that_never_finishes_tls(
 pub async fn busy_poll_reads_responses_and_never_spins_on_the_idle_check(
     rt: Runtime,
 ) -> anyhow::Result<()> {
-    let budget = Duration::from_secs(20);
+    let busy = |server: &Server| {
+        let (rt, url) = (rt.clone(), server.url());
+        async move {
+            HttpConnectionBuilder::new()
+                .runtime(rt)
+                .disable_nagle()
+                .busy_poll(Duration::from_secs(20))
+                .connect(&url)
+                .await
+        }
+    };
     let server = Server::start(vec![vec![Step::Send(OK_HELLO)]])?;
-    let mut conn = HttpConnectionBuilder::new()
-        .runtime(rt.clone())
-        .disable_nagle()
-        .busy_poll(budget)
-        .connect(&server.url())
-        .await?;
+    let mut conn = busy(&server).await?;
     let mut writer = RequestWriter::for_url(&server.url())?;
     let mut reader = ResponseReader::new(1024);
     for i in 0..5 {
@@ -844,12 +849,7 @@ pub async fn busy_poll_reads_responses_and_never_spins_on_the_idle_check(
     ensure!(server.accepted() == 1 && server.requests().len() == 5);
 
     let server = Server::start(vec![vec![Step::Send(OK_HELLO), Step::Close]])?;
-    let mut conn = HttpConnectionBuilder::new()
-        .runtime(rt.clone())
-        .disable_nagle()
-        .busy_poll(budget)
-        .connect(&server.url())
-        .await?;
+    let mut conn = busy(&server).await?;
     conn.send(writer.get("/").finish()?, &mut reader).await?;
     rt.sleep(Duration::from_millis(200)).await;
     let got = conn.send(writer.get("/").finish()?, &mut reader).await;
