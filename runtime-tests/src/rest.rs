@@ -185,6 +185,23 @@ async fn connect(
         .await
 }
 
+/// Five keep-alive `GET /ping?i=N` on `conn`, each answered `200 hello`.
+async fn five_pings<S>(
+    conn: &mut HttpConnection<S>,
+    writer: &mut RequestWriter,
+    reader: &mut ResponseReader,
+) -> anyhow::Result<()>
+where
+    S: futures::io::AsyncRead + futures::io::AsyncWrite + Unpin,
+{
+    for i in 0..5 {
+        let req = writer.get("/ping").query("i", &i.to_string()).finish()?;
+        let resp = conn.send(req, reader).await?;
+        ensure!(resp.status() == 200 && resp.body() == b"hello");
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------
 // Behaviours
 // ---------------------------------------------------------------------------------------
@@ -194,11 +211,7 @@ pub async fn keep_alive_reuses_one_connection_for_many_requests(rt: Runtime) -> 
     let mut conn = connect(&server, &rt).await?;
     let mut writer = RequestWriter::for_url(&server.url())?;
     let mut reader = ResponseReader::new(1024);
-    for i in 0..5 {
-        let req = writer.get("/ping").query("i", &i.to_string()).finish()?;
-        let resp = conn.send(req, &mut reader).await?;
-        ensure!(resp.status() == 200 && resp.body() == b"hello");
-    }
+    five_pings(&mut conn, &mut writer, &mut reader).await?;
     ensure!(conn.is_reusable() && !conn.is_poisoned());
     ensure!(
         server.accepted() == 1,
@@ -841,11 +854,7 @@ pub async fn busy_poll_reads_responses_and_never_spins_on_the_idle_check(
     let mut conn = busy(&server).await?;
     let mut writer = RequestWriter::for_url(&server.url())?;
     let mut reader = ResponseReader::new(1024);
-    for i in 0..5 {
-        let req = writer.get("/ping").query("i", &i.to_string()).finish()?;
-        let resp = conn.send(req, &mut reader).await?;
-        ensure!(resp.status() == 200 && resp.body() == b"hello");
-    }
+    five_pings(&mut conn, &mut writer, &mut reader).await?;
     ensure!(server.accepted() == 1 && server.requests().len() == 5);
 
     let server = Server::start(vec![vec![Step::Send(OK_HELLO), Step::Close]])?;

@@ -212,9 +212,11 @@ impl TcpStream {
     /// The executor thread spins for the whole budget on every read that finds nothing:
     /// use it on a thread dedicated to the hot path, with a budget near the expected gap
     /// between messages (a request's round trip, a feed's update interval). Other tasks
-    /// on that thread wait while it spins. A custom transport is not spun.
+    /// on that thread wait while it spins. A custom transport is not spun (its budget
+    /// stays `None`).
     pub fn set_busy_poll(&mut self, budget: Option<Duration>) {
-        self.busy_poll = budget.filter(|d| !d.is_zero());
+        let spinnable = !matches!(self.inner, Inner::Custom(_));
+        self.busy_poll = budget.filter(|d| spinnable && !d.is_zero());
     }
 
     /// The busy-poll budget, if any (see [`set_busy_poll`](Self::set_busy_poll)).
@@ -223,7 +225,7 @@ impl TcpStream {
     }
 
     /// One non-blocking `recv` on the socket, bypassing the reactor: `WouldBlock` when
-    /// nothing is buffered. A custom transport always answers `WouldBlock`.
+    /// nothing is buffered (always, for a custom transport, which is never given a budget).
     fn try_read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
         use std::io::Read;
         match &self.inner {
@@ -238,9 +240,6 @@ impl TcpStream {
     /// The busy-poll loop, after the reactor's read found nothing (and registered the
     /// task's waker, which stays registered if the budget runs out).
     fn spin_read(&self, buf: &mut [u8], budget: Duration) -> Poll<io::Result<usize>> {
-        if matches!(self.inner, Inner::Custom(_)) {
-            return Poll::Pending;
-        }
         let start = std::time::Instant::now();
         loop {
             for _ in 0..SPINS_PER_CLOCK_CHECK {
@@ -336,13 +335,10 @@ impl AsyncRead for TcpStream {
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        let res = match &mut this.inner {
-            Inner::AsyncIo(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "tokio")]
-            Inner::Tokio(s) => Pin::new(s).poll_read(cx, buf),
-            Inner::Custom(s) => Pin::new(s).poll_read(cx, buf),
-        };
+        let mut this = self;
+        let inner = this.as_mut();
+        let res = dispatch!(inner, s => Pin::new(s).poll_read(cx, buf));
+        let this = this.get_mut();
         match (res, this.busy_poll) {
             (Poll::Pending, Some(budget)) if !buf.is_empty() && !is_probe(cx.waker()) => {
                 this.spin_read(buf, budget)

@@ -22,7 +22,7 @@ use futures_util::io::{ReadHalf, WriteHalf};
 
 use crate::io::{poll_drain_flush, poll_read_some};
 use crate::proto::ws::{
-    Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message, ReadyKind,
+    Advance, CloseCode, CloseFrame, Control, Decoder, Encoder, Message, ProtocolError, ReadyKind,
 };
 use crate::rt::Runtime;
 
@@ -62,6 +62,15 @@ impl Shared {
         let mut owed = self.owed.lock().unwrap_or_else(PoisonError::into_inner);
         f(&mut owed);
         self.has_owed.store(true, Ordering::SeqCst);
+    }
+
+    /// Owes the peer the Close a protocol error calls for, then the shutdown.
+    fn owe_error_close(&self, e: &ProtocolError) {
+        let code = e.close_code();
+        self.owe(|o| {
+            o.close = Some((code, None));
+            o.shutdown = true;
+        });
     }
 
     /// Encodes what is owed into `side`'s encoder. Returns true when the transport must be
@@ -237,11 +246,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsReader<S> {
                     self.shared.owe(|o| o.shutdown = true);
                 }
                 Err(e) => {
-                    let code = e.close_code();
-                    self.shared.owe(|o| {
-                        o.close = Some((code, None));
-                        o.shutdown = true;
-                    });
+                    self.shared.owe_error_close(&e);
                     self.done = true;
                     self.failed = Some(e.into());
                 }
@@ -338,11 +343,7 @@ impl<'a, S: AsyncRead + AsyncWrite + Unpin> Future for ReaderRecv<'a, S> {
                 match dec.checked_message() {
                     Ok(message) => Poll::Ready(Ok(message)),
                     Err(e) => {
-                        let code = e.close_code();
-                        shared.owe(|o| {
-                            o.close = Some((code, None));
-                            o.shutdown = true;
-                        });
+                        shared.owe_error_close(&e);
                         *done = true;
                         poll_send_owed(shared, write, shutdown, cx);
                         Poll::Ready(Err(e.into()))

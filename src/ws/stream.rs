@@ -11,6 +11,7 @@ use futures_sink::Sink;
 
 use crate::io::{Outbound, poll_drain, poll_drain_flush, poll_read_some};
 use crate::proto::ws::handshake::ServerRequest;
+use crate::proto::ws::queue_error_close;
 use crate::proto::ws::{
     Advance, CloseCode, Conn, Encoder, Message, OwnedMessage, ProtocolError, ReadyKind,
 };
@@ -447,10 +448,7 @@ fn fail_handed_over<S: AsyncWrite + Unpin>(
     err: ProtocolError,
     cx: &mut Context<'_>,
 ) -> WsError {
-    if !encoder.close_sent() {
-        // Cannot fail: 1007 with a short reason.
-        let _ = encoder.encode_close(err.close_code(), err.close_reason());
-    }
+    queue_error_close(encoder, &err);
     let _ = poll_shutdown(io, encoder, phase, cx);
     *phase = Phase::Done;
     err.into()

@@ -110,11 +110,7 @@ impl Conn {
             }
             Ok(other) => Ok(other),
             Err(e) => {
-                if e != ProtocolError::UnexpectedEof && !self.encoder.close_sent() {
-                    // Cannot fail: the code is one of 1002/1007/1009 and the reason is
-                    // short; the result is ignored because the error is what matters.
-                    let _ = self.encoder.encode_close(e.close_code(), e.close_reason());
-                }
+                queue_error_close(&mut self.encoder, &e);
                 Err(e)
             }
         }
@@ -258,5 +254,15 @@ impl Conn {
             }
             Reply::Pong(payload) => self.encoder.encode_pong_coalesced(&payload),
         };
+    }
+}
+
+/// Queues the Close a protocol error calls for (its code and short reason), unless a Close
+/// was already sent or the error is a cut-off stream (no one left to tell).
+pub(crate) fn queue_error_close(encoder: &mut Encoder, e: &ProtocolError) {
+    if *e != ProtocolError::UnexpectedEof && !encoder.close_sent() {
+        // Cannot fail: the code is one of 1002/1007/1009 and the reason is short; the
+        // result is ignored because the error is what matters.
+        let _ = encoder.encode_close(e.close_code(), e.close_reason());
     }
 }

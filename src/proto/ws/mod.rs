@@ -77,6 +77,7 @@ mod proptests;
 pub use super::Role;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
+pub(crate) use conn::queue_error_close;
 pub use conn::{CloseState, Conn};
 pub(crate) use decoder::ReadyKind;
 pub use decoder::{Advance, Decoder};
