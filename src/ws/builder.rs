@@ -13,9 +13,9 @@ use crate::tls::MaybeTls;
 #[cfg(feature = "tls")]
 use crate::tls::TlsConfig;
 
-use super::heartbeat::HeartbeatConfig;
-use super::stream::StreamOptions;
+use super::driver::StreamOptions;
 use super::{WsError, WsStream};
+use crate::proto::ws::HeartbeatConfig;
 
 /// A client connection made by [`WsStreamBuilder::connect`]: TCP, with TLS for `wss://`.
 pub type ClientStream = WsStream<MaybeTls<TcpStream>>;
@@ -348,7 +348,6 @@ impl WsStreamBuilder {
         StreamOptions {
             runtime,
             close_timeout: self.close_timeout,
-            auto_pong: self.auto_pong,
             write_high_water: self.write_buffer_capacity.max(1),
             subprotocol: subprotocol.map(String::into_boxed_str),
             heartbeat: self.heartbeat,

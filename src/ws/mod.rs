@@ -41,8 +41,9 @@
 //! ```
 
 mod builder;
+mod driver;
 mod error;
-mod heartbeat;
+mod send;
 mod split;
 mod stream;
 

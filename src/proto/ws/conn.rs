@@ -2,24 +2,31 @@
 
 use crate::proto::Role;
 
-use super::close::{CloseCode, CloseFrame};
+use std::time::Instant;
+
+use super::close::CloseCode;
 use super::config::Config;
-use super::decoder::{Advance, Decoder, ReadyKind};
+use super::decoder::{Advance, Decoder};
 use super::encoder::Encoder;
 use super::error::{EncodeError, ProtocolError};
-use super::message::{Control, Message};
+use super::heartbeat::{HeartbeatConfig, HeartbeatTimeout};
+use super::message::Message;
+use super::receiver::Receiver;
 
 /// A WebSocket connection without I/O: the decoder, the encoder and the rules that tie
 /// them together.
 ///
-/// On top of [`Decoder::advance`], [`Conn::advance`]:
+/// On top of [`Decoder::advance`], [`Conn::advance`] applies the rules of its
+/// [`Receiver`] and encodes what they say is owed at once:
 ///
 /// - answers the peer's Close by echoing its code (1000 if it had none), unless a Close
 ///   was already sent;
 /// - answers every Ping with a Pong when [`Config::auto_pong`] is on, with a bounded
 ///   number of unsent Pongs (see [`Encoder::encode_pong_coalesced`]);
 /// - on a protocol error, sends a Close with [`ProtocolError::close_code`] and returns the
-///   error once (an unexpected EOF sends nothing: the peer is gone).
+///   error once (an unexpected EOF sends nothing: the peer is gone);
+/// - with a heartbeat ([`set_heartbeat`](Self::set_heartbeat)), sends a Ping when due and
+///   reports a peer that misses its Pong or idle deadline.
 ///
 /// After each `advance`, write [`pending`](Self::pending) to the transport.
 ///
@@ -64,9 +71,8 @@ use super::message::{Control, Message};
 /// ```
 #[derive(Debug)]
 pub struct Conn {
-    decoder: Decoder,
+    rx: Receiver,
     encoder: Encoder,
-    auto_pong: bool,
 }
 
 /// Where a connection stands in the close handshake (RFC 6455 §7).
@@ -89,10 +95,32 @@ impl Conn {
     /// A connection for an endpoint playing `role`.
     pub fn new(role: Role, config: Config) -> Self {
         Self {
-            decoder: Decoder::new(role, &config),
+            rx: Receiver::new(Decoder::new(role, &config), config.auto_pong),
             encoder: Encoder::new(role, &config),
-            auto_pong: config.auto_pong,
         }
+    }
+
+    /// Turns the heartbeat on (see [`HeartbeatConfig`]), counting from `now`: drive it with
+    /// [`poll_timeout`](Self::poll_timeout) and [`handle_timeout`](Self::handle_timeout).
+    pub fn set_heartbeat(&mut self, config: HeartbeatConfig, now: Instant) {
+        self.rx.set_heartbeat(config, now);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work (none without a
+    /// heartbeat).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.rx.poll_timeout()
+    }
+
+    /// Applies the heartbeat deadlines at `now`; a due Ping is encoded.
+    ///
+    /// # Errors
+    ///
+    /// [`HeartbeatTimeout`] when the peer missed a deadline.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), HeartbeatTimeout> {
+        let res = self.rx.handle_timeout(now);
+        self.encode_owed();
+        res
     }
 
     /// Parses as far as the buffered bytes allow and reacts to what arrived (see the type
@@ -103,23 +131,23 @@ impl Conn {
     /// A [`ProtocolError`], once; a Close frame carrying its close code is then pending.
     #[inline]
     pub fn advance(&mut self) -> Result<Advance, ProtocolError> {
-        match self.decoder.advance() {
-            Ok(Advance::Message) => {
-                self.react();
-                Ok(Advance::Message)
-            }
-            Ok(other) => Ok(other),
-            Err(e) => {
-                queue_error_close(&mut self.encoder, &e);
-                Err(e)
-            }
+        let res = self.rx.advance();
+        self.encode_owed();
+        res
+    }
+
+    /// Encodes what the receive half says is owed.
+    #[inline]
+    fn encode_owed(&mut self) {
+        if self.rx.has_owed() {
+            self.rx.take_owed().encode(&mut self.encoder);
         }
     }
 
     /// The message made ready by the last [`advance`](Self::advance).
     #[inline]
     pub fn message(&self) -> Option<Message<'_>> {
-        self.decoder.message()
+        self.rx.message()
     }
 
     /// Appends a text message.
@@ -181,8 +209,8 @@ impl Conn {
 
     /// Where the close handshake stands.
     pub fn close_state(&self) -> CloseState {
-        let received = self.decoder.close_received().is_some();
-        match (self.decoder.is_closed(), self.encoder.close_sent()) {
+        let received = self.rx.decoder().close_received().is_some();
+        match (self.rx.decoder().is_closed(), self.encoder.close_sent()) {
             (false, false) => CloseState::Open,
             (false, true) => CloseState::CloseSent,
             (true, false) if received => CloseState::CloseReceived,
@@ -196,14 +224,14 @@ impl Conn {
         self.close_state() == CloseState::Closed
     }
 
-    /// The receive half.
+    /// The decoder.
     pub fn decoder(&self) -> &Decoder {
-        &self.decoder
+        self.rx.decoder()
     }
 
-    /// The receive half, to feed bytes into.
+    /// The decoder, to feed bytes into.
     pub fn decoder_mut(&mut self) -> &mut Decoder {
-        &mut self.decoder
+        self.rx.decoder_mut()
     }
 
     /// The send half.
@@ -216,53 +244,9 @@ impl Conn {
         &mut self.encoder
     }
 
-    /// Splits into the two halves (the close and auto-pong rules are then the caller's).
-    pub fn into_parts(self) -> (Decoder, Encoder) {
-        (self.decoder, self.encoder)
-    }
-
-    /// Both halves borrowed at once, so a message can borrow the decoder while a Close is
-    /// queued on the encoder.
-    #[inline]
-    pub(crate) fn parts_mut(&mut self) -> (&mut Decoder, &mut Encoder) {
-        (&mut self.decoder, &mut self.encoder)
-    }
-
-    /// Answers what needs answering in the message just decoded.
-    #[inline]
-    fn react(&mut self) {
-        enum Reply {
-            Close(Option<CloseFrame>),
-            Pong(Control),
-        }
-        // Only the kind is looked at on every message: building the `Message` copies a
-        // control payload.
-        let reply = match self.decoder.ready_kind() {
-            Some(ReadyKind::Close) => Reply::Close(self.decoder.close_received().flatten()),
-            Some(ReadyKind::Ping) if self.auto_pong => Reply::Pong(*self.decoder.control()),
-            _ => return,
-        };
-        if self.encoder.close_sent() {
-            return;
-        }
-        // Neither can fail: the peer's code was checked legal on the wire by the decoder,
-        // and the ping payload is at most 125 bytes.
-        let _ = match reply {
-            Reply::Close(frame) => {
-                let code = frame.map_or(CloseCode::Normal, |f| f.code);
-                self.encoder.encode_close(code, "")
-            }
-            Reply::Pong(payload) => self.encoder.encode_pong_coalesced(&payload),
-        };
-    }
-}
-
-/// Queues the Close a protocol error calls for (its code and short reason), unless a Close
-/// was already sent or the error is a cut-off stream (no one left to tell).
-pub(crate) fn queue_error_close(encoder: &mut Encoder, e: &ProtocolError) {
-    if *e != ProtocolError::UnexpectedEof && !encoder.close_sent() {
-        // Cannot fail: the code is one of 1002/1007/1009 and the reason is short; the
-        // result is ignored because the error is what matters.
-        let _ = encoder.encode_close(e.close_code(), e.close_reason());
+    /// Splits into the two halves. The rules stay with the [`Receiver`]: hand what it
+    /// owes ([`Receiver::take_owed`]) to the encoder with [`Owed::encode`](super::Owed::encode).
+    pub fn into_parts(self) -> (Receiver, Encoder) {
+        (self.rx, self.encoder)
     }
 }

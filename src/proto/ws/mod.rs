@@ -2,7 +2,9 @@
 //!
 //! - [`Decoder`]: peer bytes in, [`Message`]s out (framing, unmasking, UTF-8, limits).
 //! - [`Encoder`]: messages in, frame bytes out (masking for clients).
-//! - [`Conn`]: both, plus the close handshake and optional auto-pong.
+//! - [`Receiver`]: the decoder plus the rules that decide what the peer is owed (Close
+//!   reply, error Close, auto-pong, heartbeat Pings and deadlines), handed out as [`Owed`].
+//! - [`Conn`]: a [`Receiver`] and an [`Encoder`] that encodes what is owed at once.
 //! - [`handshake`]: the HTTP/1.1 opening handshake, client and server.
 //!
 //! No extension is ever negotiated, so the RSV bits must be clear.
@@ -58,8 +60,10 @@ mod encoder;
 mod error;
 mod frame;
 pub mod handshake;
+mod heartbeat;
 mod mask;
 mod message;
+mod receiver;
 mod utf8;
 
 #[cfg(test)]
@@ -77,11 +81,11 @@ mod proptests;
 pub use super::Role;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
-pub(crate) use conn::queue_error_close;
 pub use conn::{CloseState, Conn};
-pub(crate) use decoder::ReadyKind;
 pub use decoder::{Advance, Decoder};
 pub use encoder::{Encoder, MAX_QUEUED_PONGS};
 pub use error::{EncodeError, ProtocolError};
 pub use frame::OpCode;
+pub use heartbeat::{HeartbeatConfig, HeartbeatTimeout};
 pub use message::{Control, MAX_CONTROL_PAYLOAD, Message, OwnedMessage};
+pub use receiver::{HEARTBEAT_PING, Owed, Receiver};
