@@ -7,6 +7,7 @@
 #![allow(missing_docs)]
 
 pub mod executors;
+pub mod halves;
 pub mod hostile;
 pub mod mem;
 pub mod pool;
@@ -94,6 +95,12 @@ macro_rules! behaviour_suite {
             heartbeat_fails_recv_when_pongs_stop,
             idle_timeout_detects_a_silent_peer,
             busy_poll_echoes_and_parks_once_the_budget_runs_out,
+        ]);
+        $crate::tests_for!($exec, halves: [
+            a_protocol_error_gives_the_same_error_and_close_on_both_shapes,
+            the_peer_close_is_echoed_the_same_on_both_shapes,
+            close_gives_up_after_the_close_timeout_on_both_shapes,
+            sink_and_stream_work_the_same_on_both_shapes,
         ]);
         $crate::tests_for!($exec, rest: [
             keep_alive_reuses_one_connection_for_many_requests,
