@@ -71,18 +71,20 @@ pub fn is_valid_target(target: &[u8]) -> bool {
     target.iter().all(|&b| (0x21..0x7f).contains(&b))
 }
 
+/// The bytes [`percent_encode`] escapes: all but the RFC 3986 §2.3 unreserved set
+/// `A-Z a-z 0-9 - . _ ~` (non-ASCII bytes are always escaped).
+const QUERY_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Appends `bytes` percent-encoded for a query component (RFC 3986 §2.1): every byte
 /// except the unreserved set `A-Z a-z 0-9 - . _ ~` becomes `%XX` with uppercase hex.
+/// Allocates nothing beyond growing `out`.
 pub fn percent_encode(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b);
-        } else {
-            out.push(b'%');
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0x0f)]);
-        }
+    for piece in percent_encoding::percent_encode(bytes, QUERY_COMPONENT) {
+        out.extend_from_slice(piece.as_bytes());
     }
 }
 
@@ -178,6 +180,35 @@ mod tests {
         let mut out = Vec::new();
         percent_encode(&mut out, "a b&c=d/é~-._".as_bytes());
         assert_eq!(out, b"a%20b%26c%3Dd%2F%C3%A9~-._");
+    }
+
+    /// The hand-written encoder the crate replaced, kept to compare against.
+    fn hand_written_percent_encode(out: &mut Vec<u8>, bytes: &[u8]) {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        for &b in bytes {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+                out.push(b);
+            } else {
+                out.push(b'%');
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0x0f)]);
+            }
+        }
+    }
+
+    #[test]
+    fn the_crate_encodes_every_byte_exactly_like_the_hand_written_encoder() {
+        let all: Vec<u8> = (0..=255).collect();
+        for b in &all {
+            let (mut ours, mut old) = (Vec::new(), Vec::new());
+            percent_encode(&mut ours, std::slice::from_ref(b));
+            hand_written_percent_encode(&mut old, std::slice::from_ref(b));
+            assert_eq!(ours, old, "byte {b:#04x}");
+        }
+        let (mut ours, mut old) = (Vec::new(), Vec::new());
+        percent_encode(&mut ours, &all);
+        hand_written_percent_encode(&mut old, &all);
+        assert_eq!(ours, old);
     }
 
     #[test]
