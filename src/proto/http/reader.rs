@@ -11,8 +11,10 @@
 use std::fmt;
 use std::ops::Range;
 
-use super::response::{parse_head, span_of};
-use super::{BodyDecoder, Limits, Method, ParseError};
+use super::body::BodyDecoder;
+use super::error::ParseError;
+use super::request::Method;
+use super::response::{Limits, parse_head, span_of};
 
 /// Default initial capacity of a [`ResponseReader`]: 32 KiB.
 pub const DEFAULT_RESPONSE_BUFFER_CAPACITY: usize = 32 * 1024;

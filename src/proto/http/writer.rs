@@ -14,8 +14,9 @@
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use super::Method;
-use super::request::{InvalidHeader, is_valid_target, percent_encode, write_decimal, write_header};
+use super::request::{
+    InvalidHeader, Method, is_valid_target, percent_encode, write_decimal, write_header,
+};
 
 /// Why a [`RequestWriter`] or [`RequestBuilder`] refused to build a request. Nothing is
 /// sent; the writer stays usable.
