@@ -11,8 +11,8 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::RestError;
-use super::request::Request;
-use super::response::{Progress, Response, ResponseReader};
+use crate::proto::http::reader::{Progress, Response, ResponseReader};
+use crate::proto::http::writer::Request;
 use crate::rt::{Runtime, Sleep, TcpOptions, TcpStream};
 use crate::tls::MaybeTls;
 #[cfg(feature = "tls")]

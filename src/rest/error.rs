@@ -2,14 +2,15 @@
 
 use std::io;
 
-use crate::proto::http::ParseError;
 use crate::proto::http::request::InvalidHeader;
+use crate::proto::http::{ParseError, RequestError};
 #[cfg(feature = "tls")]
 use crate::tls::TlsError;
 
-/// Errors from [`RequestWriter`](super::RequestWriter),
-/// [`HttpConnection`](super::HttpConnection) and
-/// [`HttpConnectionBuilder`](super::HttpConnectionBuilder).
+/// Errors from [`HttpConnection`](super::HttpConnection),
+/// [`HttpConnectionBuilder`](super::HttpConnectionBuilder) and
+/// [`RequestWriter::for_url`](super::RequestWriter::for_url). The writer's
+/// [`RequestError`] and the reader's [`ParseError`] convert into it with `?`.
 ///
 /// Whose fault it was is in the variant: the transport ([`Io`](Self::Io),
 /// [`ReadTimeout`](Self::ReadTimeout), [`ConnectionStale`](Self::ConnectionStale),
@@ -119,6 +120,15 @@ impl From<ParseError> for RestError {
                 Self::ConnectionClosed("server closed the connection mid response body")
             }
             other => Self::Parse(other),
+        }
+    }
+}
+
+impl From<RequestError> for RestError {
+    fn from(e: RequestError) -> Self {
+        match e {
+            RequestError::InvalidHeader => Self::InvalidHeader,
+            RequestError::InvalidRequest(why) => Self::InvalidRequest(why),
         }
     }
 }

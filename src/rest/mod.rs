@@ -65,7 +65,11 @@ pub use pool::{
     AtomicClientPool, AtomicClientPoolBuilder, AtomicPooledSlot, Backoff, ClientPool,
     ClientPoolBuilder, ClientSlot, HealingMode, PoolStats, PooledSlot,
 };
-pub use request::{DEFAULT_WRITE_BUFFER_CAPACITY, Request, RequestBuilder, RequestWriter};
-pub use response::{
+// The sans-IO request writer and response reader live in `proto::http`; this is their one
+// public path.
+pub use crate::proto::http::reader::{
     DEFAULT_RESPONSE_BUFFER_CAPACITY, Progress, Response, ResponseReader, RestResponse,
+};
+pub use crate::proto::http::writer::{
+    DEFAULT_WRITE_BUFFER_CAPACITY, Request, RequestBuilder, RequestWriter,
 };

@@ -14,6 +14,13 @@
 //! - [`conn`]: the keep-alive decision: `Connection: close`, HTTP/1.0 without
 //!   `keep-alive`, and close-delimited bodies retire the connection.
 //! - [`error`]: [`ParseError`], everything a peer can get wrong.
+//! - The request writer ([`RequestWriter`](crate::rest::RequestWriter), its
+//!   [`RequestBuilder`](crate::rest::RequestBuilder) and the owned
+//!   [`Request`](crate::rest::Request)) and the response reader
+//!   ([`ResponseReader`](crate::rest::ResponseReader), [`Response`](crate::rest::Response),
+//!   [`Progress`](crate::rest::Progress)) are defined here too, as byte-state machines over
+//!   one reusable buffer each; their public path is [`rest`](crate::rest). The writer's
+//!   errors are [`RequestError`], the reader's [`ParseError`].
 //!
 //! # Driving order
 //!
@@ -24,16 +31,18 @@
 //! [`BodyDecoder::handle_eof`] at end of stream. [`conn::keep_alive`] says whether the
 //! connection may carry another request.
 //!
-//! [`rest::ResponseReader`](crate::rest::ResponseReader) is this sequence over a growable
-//! buffer.
+//! The response reader is this sequence over a growable buffer.
 
 pub mod body;
 pub mod conn;
 pub mod error;
+pub(crate) mod reader;
 pub mod request;
 pub mod response;
+pub(crate) mod writer;
 
 pub use body::{BodyDecoder, Step};
 pub use error::ParseError;
 pub use request::Method;
 pub use response::{Framing, Head, Limits};
+pub use writer::RequestError;

@@ -71,18 +71,20 @@ pub fn is_valid_target(target: &[u8]) -> bool {
     target.iter().all(|&b| (0x21..0x7f).contains(&b))
 }
 
+/// The bytes [`percent_encode`] escapes: all but the RFC 3986 §2.3 unreserved set
+/// `A-Z a-z 0-9 - . _ ~` (non-ASCII bytes are always escaped).
+const QUERY_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Appends `bytes` percent-encoded for a query component (RFC 3986 §2.1): every byte
 /// except the unreserved set `A-Z a-z 0-9 - . _ ~` becomes `%XX` with uppercase hex.
+/// Allocates nothing beyond growing `out`.
 pub fn percent_encode(out: &mut Vec<u8>, bytes: &[u8]) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in bytes {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b);
-        } else {
-            out.push(b'%');
-            out.push(HEX[usize::from(b >> 4)]);
-            out.push(HEX[usize::from(b & 0x0f)]);
-        }
+    for piece in percent_encoding::percent_encode(bytes, QUERY_COMPONENT) {
+        out.extend_from_slice(piece.as_bytes());
     }
 }
 
@@ -178,6 +180,28 @@ mod tests {
         let mut out = Vec::new();
         percent_encode(&mut out, "a b&c=d/é~-._".as_bytes());
         assert_eq!(out, b"a%20b%26c%3Dd%2F%C3%A9~-._");
+    }
+
+    #[test]
+    fn every_byte_outside_the_unreserved_set_becomes_uppercase_percent_hex() {
+        // The rule the hand-written encoder implemented (checked equal to it for all 256
+        // byte values when the crate replaced it).
+        let all: Vec<u8> = (0..=255).collect();
+        let mut expected = Vec::new();
+        for &b in &all {
+            let mut one = Vec::new();
+            percent_encode(&mut one, &[b]);
+            let want = if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                vec![b]
+            } else {
+                format!("%{b:02X}").into_bytes()
+            };
+            assert_eq!(one, want, "byte {b:#04x}");
+            expected.extend_from_slice(&want);
+        }
+        let mut whole = Vec::new();
+        percent_encode(&mut whole, &all);
+        assert_eq!(whole, expected);
     }
 
     #[test]
