@@ -82,7 +82,10 @@ impl Owed {
 }
 
 /// The receive half of a connection: the [`Decoder`] plus the rules that decide what the
-/// peer is owed (see the [module docs](self)).
+/// peer is owed: the Pong for a Ping (auto-pong), the reply to its Close, the Close after
+/// a protocol error, heartbeat Pings and the Pong deadline. [`Conn`](super::Conn) encodes
+/// what it owes at once; the split halves of the async layer carry the [`Owed`] value to
+/// whichever half holds the write side.
 ///
 /// After every call that takes input or time, check [`has_owed`](Self::has_owed) and hand
 /// [`take_owed`](Self::take_owed) to the write side.
