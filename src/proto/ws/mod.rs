@@ -74,6 +74,8 @@ mod decoder_tests;
 
 #[cfg(test)]
 mod conn_tests;
+#[cfg(test)]
+mod receiver_tests;
 
 #[cfg(test)]
 mod proptests;
