@@ -138,9 +138,11 @@ fn heartbeat_owes_a_ping_then_reports_the_missing_pong() {
     let t0 = Instant::now();
     let s = Duration::from_secs;
     let mut rx = receiver(false);
-    let mut hb = HeartbeatConfig::default();
-    hb.ping_interval = Some(s(10));
-    hb.pong_timeout = s(2);
+    let hb = HeartbeatConfig {
+        ping_interval: Some(s(10)),
+        pong_timeout: s(2),
+        ..HeartbeatConfig::default()
+    };
     rx.set_heartbeat(hb, t0);
     assert_eq!(rx.poll_timeout(), Some(t0 + s(10)));
     rx.handle_timeout(t0 + s(10)).unwrap();
@@ -164,8 +166,10 @@ fn reads_restart_the_idle_deadline_and_ask_the_clock_only_with_a_heartbeat() {
     rx.handle_read(n.min(0), || {
         panic!("no heartbeat: the clock must not be read")
     });
-    let mut hb = HeartbeatConfig::default();
-    hb.idle_timeout = Some(Duration::from_secs(5));
+    let hb = HeartbeatConfig {
+        idle_timeout: Some(Duration::from_secs(5)),
+        ..HeartbeatConfig::default()
+    };
     rx.set_heartbeat(hb, t0);
     rx.handle_read(0, || t0 + Duration::from_secs(3));
     assert_eq!(rx.poll_timeout(), Some(t0 + Duration::from_secs(8)));
