@@ -81,6 +81,25 @@ impl Owed {
     }
 }
 
+/// The owed slot of a [`Receiver`], borrowed apart from its decoder
+/// ([`Receiver::message_parts`]).
+#[derive(Debug)]
+pub(crate) struct Owing<'a> {
+    owed: &'a mut Owed,
+    has_owed: &'a mut bool,
+}
+
+impl Owing<'_> {
+    /// A handed-over message failed its check with `e`: everything owed now, the error
+    /// Close included.
+    pub(crate) fn protocol_error(self, e: &ProtocolError) -> Owed {
+        let mut owed = std::mem::take(self.owed);
+        owed.merge(error_close(e));
+        *self.has_owed = false;
+        owed
+    }
+}
+
 /// The receive half of a connection: the [`Decoder`] plus the rules that decide what the
 /// peer is owed: the Pong for a Ping (auto-pong), the reply to its Close, the Close after
 /// a protocol error, heartbeat Pings and the Pong deadline. [`Conn`](super::Conn) encodes
@@ -148,24 +167,17 @@ impl Receiver {
         self.decoder.message()
     }
 
-    /// The message made ready by the last `advance`, checking deferred UTF-8 (see
-    /// [`Decoder::defer_utf8`]). On failure the error Close is owed and returned with the
-    /// error (boxed: the error path is cold, the message path stays small), so the caller
-    /// can send it while nothing borrows the receiver.
+    /// The decoder, to take the message made ready by the last `advance` with its
+    /// deferred UTF-8 check (`Decoder::checked_message`), and the owed slot, to record
+    /// the error Close if that check fails: borrowed apart, so the message can borrow the
+    /// decoder while the failure path still reaches the slot.
     #[inline]
-    pub(crate) fn checked_message(
-        &mut self,
-    ) -> Result<Option<Message<'_>>, Box<(ProtocolError, Owed)>> {
-        match self.decoder.checked_message() {
-            Ok(message) => Ok(message),
-            Err(e) => {
-                // Field by field: the message borrow of the other arm holds `decoder`.
-                let mut owed = std::mem::take(&mut self.owed);
-                owed.merge(error_close(&e));
-                self.has_owed = false;
-                Err(Box::new((e, owed)))
-            }
-        }
+    pub(crate) fn message_parts(&mut self) -> (&Decoder, Owing<'_>) {
+        let owing = Owing {
+            owed: &mut self.owed,
+            has_owed: &mut self.has_owed,
+        };
+        (&self.decoder, owing)
     }
 
     /// Spare room of the read buffer (see [`Decoder::read_buf`]).
