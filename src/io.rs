@@ -61,3 +61,21 @@ pub(crate) fn poll_drain_flush<S: AsyncWrite + Unpin, O: Outbound + ?Sized>(
     ready!(poll_drain(io, cx, out))?;
     Pin::new(&mut *io).poll_flush(cx)
 }
+
+/// Matches `$value` against the listed tuple variants (each may carry attributes, such as
+/// a `#[cfg]`), binds the field to `$s` and evaluates `$e` in every arm: one poll method
+/// dispatched over an enum of streams with one predictable branch and no virtual call.
+///
+/// ```ignore
+/// dispatch!(&mut self.inner, s => Pin::new(s).poll_flush(cx);
+///     Inner::A, #[cfg(feature = "b")] Inner::B)
+/// ```
+macro_rules! dispatch {
+    ($value:expr, $s:ident => $e:expr; $($(#[$attr:meta])* $variant:path),+ $(,)?) => {
+        match $value {
+            $($(#[$attr])* $variant($s) => $e,)+
+        }
+    };
+}
+
+pub(crate) use dispatch;

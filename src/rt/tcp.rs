@@ -320,12 +320,8 @@ fn unsupported() -> io::Error {
 /// Dispatches one poll method over the variants.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
-        match &mut $self.get_mut().inner {
-            Inner::AsyncIo($s) => $e,
-            #[cfg(feature = "tokio")]
-            Inner::Tokio($s) => $e,
-            Inner::Custom($s) => $e,
-        }
+        crate::io::dispatch!(&mut $self.get_mut().inner, $s => $e;
+            Inner::AsyncIo, #[cfg(feature = "tokio")] Inner::Tokio, Inner::Custom)
     };
 }
 

@@ -12,11 +12,13 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 /// A transport that is either plain or wrapped in TLS.
 ///
-/// The enum is exhaustive, but its TLS variants exist only with the `tls` feature: match
-/// with a wildcard arm (or use [`MaybeTls::is_tls`]) in code that must build both ways.
+/// The enum is `#[non_exhaustive]` (its TLS variants exist only with the `tls` feature,
+/// and more transports may follow): match with a wildcard arm, or use
+/// [`MaybeTls::is_tls`].
 ///
 /// Implements `AsyncRead + AsyncWrite` when `S` does. `poll_close` on a TLS stream sends
 /// `close_notify`, flushes it, then closes the inner stream, so the peer reads a clean EOF.
+#[non_exhaustive]
 pub enum MaybeTls<S> {
     /// No TLS.
     Plain(S),
@@ -92,13 +94,8 @@ impl<S: fmt::Debug> fmt::Debug for MaybeTls<S> {
 /// Dispatches one poll method over the variants.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
-        match $self.get_mut() {
-            MaybeTls::Plain($s) => $e,
-            #[cfg(feature = "tls")]
-            MaybeTls::Client($s) => $e,
-            #[cfg(feature = "tls")]
-            MaybeTls::Server($s) => $e,
-        }
+        crate::io::dispatch!($self.get_mut(), $s => $e; MaybeTls::Plain,
+            #[cfg(feature = "tls")] MaybeTls::Client, #[cfg(feature = "tls")] MaybeTls::Server)
     };
 }
 
