@@ -66,7 +66,7 @@ pub(crate) fn poll_drain_flush<S: AsyncWrite + Unpin, O: Outbound + ?Sized>(
 /// a `#[cfg]`), binds the field to `$s` and evaluates `$e` in every arm: one poll method
 /// dispatched over an enum of streams with one predictable branch and no virtual call.
 ///
-/// ```ignore
+/// ```text
 /// dispatch!(&mut self.inner, s => Pin::new(s).poll_flush(cx);
 ///     Inner::A, #[cfg(feature = "b")] Inner::B)
 /// ```
