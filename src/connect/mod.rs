@@ -107,7 +107,24 @@ impl ConnectOptions {
     }
 
     /// Busy-polls reads for up to `budget` before parking on the reactor; see
-    /// [`TcpStream::set_busy_poll`].
+    /// [`TcpStream::set_busy_poll`] and `docs/busy-poll.md`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nexus_async_net::ws::WsError> {
+    /// use std::time::Duration;
+    /// use nexus_async_net::ws::WsStreamBuilder;
+    ///
+    /// let mut feed = WsStreamBuilder::new()
+    ///     .disable_nagle()
+    ///     .busy_poll(Duration::from_micros(200))
+    ///     .connect("ws://127.0.0.1:9001/ws")
+    ///     .await?;
+    /// while let Some(msg) = feed.recv().await? {
+    ///     let _ = msg; // parse, update the book
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn busy_poll(mut self, budget: Duration) -> Self {
         self.tcp.busy_poll = Some(budget);
@@ -156,7 +173,7 @@ pub(crate) enum ConnectError {
     #[cfg(feature = "tls")]
     Tls(TlsError),
     /// A TLS scheme without the `tls` feature.
-    #[cfg_attr(feature = "tls", allow(dead_code))]
+    #[cfg(not(feature = "tls"))]
     TlsNotEnabled,
     /// The connect timeout passed.
     Timeout,
@@ -239,6 +256,7 @@ mod errors {
                 ConnectError::Io(e) => Self::Io(e),
                 #[cfg(feature = "tls")]
                 ConnectError::Tls(e) => e.into(),
+                #[cfg(not(feature = "tls"))]
                 ConnectError::TlsNotEnabled => Self::TlsNotEnabled,
                 ConnectError::Timeout => Self::Timeout("connect"),
             }
@@ -251,6 +269,7 @@ mod errors {
                 ConnectError::Io(e) => Self::Io(e),
                 #[cfg(feature = "tls")]
                 ConnectError::Tls(e) => e.into(),
+                #[cfg(not(feature = "tls"))]
                 ConnectError::TlsNotEnabled => Self::TlsNotEnabled,
                 ConnectError::Timeout => Self::ConnectTimeout,
             }

@@ -41,8 +41,9 @@ macro_rules! connect_setters {
         /// at once): replies and updates that arrive within the budget skip the reactor
         /// wake-up. The thread spins for the whole budget on every read that finds nothing,
         /// so use it on a thread dedicated to the hot path; see
-        /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll) and
-        /// `docs/busy-poll.md`.
+        /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll),
+        /// `docs/busy-poll.md` and the example at
+        /// [`ConnectOptions::busy_poll`](crate::connect::ConnectOptions::busy_poll).
         pub fn busy_poll(mut self, budget: ::std::time::Duration) -> Self {
             self.$($field).+ = self.$($field).+.busy_poll(budget);
             self
