@@ -61,3 +61,54 @@ pub(crate) fn poll_drain_flush<S: AsyncWrite + Unpin, O: Outbound + ?Sized>(
     ready!(poll_drain(io, cx, out))?;
     Pin::new(&mut *io).poll_flush(cx)
 }
+
+/// Matches `$value` against the listed tuple variants (each may carry attributes, such as
+/// a `#[cfg]`), binds the field to `$s` and evaluates `$e` in every arm: one poll method
+/// dispatched over an enum of streams with one predictable branch and no virtual call.
+///
+/// ```text
+/// dispatch!(&mut self.inner, s => Pin::new(s).poll_flush(cx);
+///     Inner::A, #[cfg(feature = "b")] Inner::B)
+/// ```
+macro_rules! dispatch {
+    ($value:expr, $s:ident => $e:expr; $($(#[$attr:meta])* $variant:path),+ $(,)?) => {
+        match $value {
+            $($(#[$attr])* $variant($s) => $e,)+
+        }
+    };
+}
+
+pub(crate) use dispatch;
+
+/// Expands `poll_write`, `poll_write_vectored` and `poll_flush` of an `AsyncWrite` impl,
+/// each forwarded to the variant through the type's own dispatch macro `$dispatch`
+/// (called as `$dispatch!(self, s => expr)`). `poll_close` stays with the type: what
+/// closing means differs.
+macro_rules! forward_write {
+    ($dispatch:ident) => {
+        fn poll_write(
+            self: ::std::pin::Pin<&mut Self>,
+            cx: &mut ::std::task::Context<'_>,
+            buf: &[u8],
+        ) -> ::std::task::Poll<::std::io::Result<usize>> {
+            $dispatch!(self, s => ::std::pin::Pin::new(s).poll_write(cx, buf))
+        }
+
+        fn poll_write_vectored(
+            self: ::std::pin::Pin<&mut Self>,
+            cx: &mut ::std::task::Context<'_>,
+            bufs: &[::std::io::IoSlice<'_>],
+        ) -> ::std::task::Poll<::std::io::Result<usize>> {
+            $dispatch!(self, s => ::std::pin::Pin::new(s).poll_write_vectored(cx, bufs))
+        }
+
+        fn poll_flush(
+            self: ::std::pin::Pin<&mut Self>,
+            cx: &mut ::std::task::Context<'_>,
+        ) -> ::std::task::Poll<::std::io::Result<()>> {
+            $dispatch!(self, s => ::std::pin::Pin::new(s).poll_flush(cx))
+        }
+    };
+}
+
+pub(crate) use forward_write;

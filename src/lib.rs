@@ -40,6 +40,7 @@
     rust_2018_idioms
 )]
 
+pub mod connect;
 pub mod proto;
 pub mod rest;
 pub mod rt;

@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use futures::future::{Either, select};
 use nexus_async_net::rest::{
-    AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode, PoolStats, RestError,
-    pool::PoolBuilder,
+    AtomicClientPool, AtomicClientPoolBuilder, Backoff, ClientPool, ClientPoolBuilder, ClientSlot,
+    HealingMode, PoolStats, RestError,
 };
 use nexus_async_net::rt::{self, Runtime};
 
@@ -36,8 +36,9 @@ pub trait TestPool: Sized {
     where
         Self: 'a;
     const NAME: &'static str;
-    fn builder() -> PoolBuilder<Self>;
-    fn build(b: PoolBuilder<Self>) -> impl Future<Output = Result<Self, RestError>>;
+    /// The pool's own `builder()`, as the one builder type both pools convert from.
+    fn builder() -> ClientPoolBuilder;
+    fn build(b: ClientPoolBuilder) -> impl Future<Output = Result<Self, RestError>>;
     fn try_acquire(&self) -> Option<Self::Slot<'_>>;
     fn acquire(&self) -> impl Future<Output = Result<Self::Slot<'_>, RestError>>;
     fn stats(&self) -> PoolStats;
@@ -47,15 +48,15 @@ pub trait TestPool: Sized {
 }
 
 macro_rules! test_pool {
-    ($pool:ident, $slot:ident) => {
+    ($pool:ident, $builder:ident, $slot:ident) => {
         impl TestPool for $pool {
             type Slot<'a> = nexus_async_net::rest::$slot<'a>;
             const NAME: &'static str = stringify!($pool);
-            fn builder() -> PoolBuilder<Self> {
-                $pool::builder()
+            fn builder() -> ClientPoolBuilder {
+                $pool::builder().into()
             }
-            async fn build(b: PoolBuilder<Self>) -> Result<Self, RestError> {
-                b.build().await
+            async fn build(b: ClientPoolBuilder) -> Result<Self, RestError> {
+                $builder::from(b).build().await
             }
             fn try_acquire(&self) -> Option<Self::Slot<'_>> {
                 $pool::try_acquire(self)
@@ -78,8 +79,8 @@ macro_rules! test_pool {
         }
     };
 }
-test_pool!(ClientPool, PooledSlot);
-test_pool!(AtomicClientPool, AtomicPooledSlot);
+test_pool!(ClientPool, ClientPoolBuilder, PooledSlot);
+test_pool!(AtomicClientPool, AtomicClientPoolBuilder, AtomicPooledSlot);
 
 // ---------------------------------------------------------------------------------------
 // The server
@@ -264,7 +265,7 @@ fn read_request(sock: &mut TcpStream) -> bool {
 // Helpers
 // ---------------------------------------------------------------------------------------
 
-fn builder<P: TestPool>(server: &PoolServer, rt: &Runtime, n: usize) -> PoolBuilder<P> {
+fn builder<P: TestPool>(server: &PoolServer, rt: &Runtime, n: usize) -> ClientPoolBuilder {
     P::builder()
         .url(&server.url())
         .connections(n)

@@ -11,12 +11,11 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 
 use super::error::RestError;
+use crate::connect::{self, ConnectOptions, Target, connect_setters};
 use crate::proto::http::reader::{Progress, Response, ResponseReader};
 use crate::proto::http::writer::Request;
-use crate::rt::{Runtime, Sleep, TcpOptions, TcpStream};
+use crate::rt::{Runtime, Sleep, TcpStream};
 use crate::tls::MaybeTls;
-#[cfg(feature = "tls")]
-use crate::tls::TlsConfig;
 
 /// What [`HttpConnectionBuilder::connect`] returns: TCP, with TLS for `https://`.
 pub type ClientConnection = HttpConnection<MaybeTls<TcpStream>>;
@@ -335,12 +334,8 @@ impl<S> fmt::Debug for HttpConnection<S> {
 #[derive(Clone, Default)]
 #[must_use]
 pub struct HttpConnectionBuilder {
-    #[cfg(feature = "tls")]
-    tls: Option<TlsConfig>,
-    tcp: TcpOptions,
-    connect_timeout: Option<Duration>,
+    connect: ConnectOptions,
     read_timeout: Option<Duration>,
-    runtime: Option<Runtime>,
 }
 
 impl HttpConnectionBuilder {
@@ -349,51 +344,18 @@ impl HttpConnectionBuilder {
         Self::default()
     }
 
-    /// The TLS configuration for `https://` (build one and share it: cloning is cheap).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: &TlsConfig) -> Self {
-        self.tls = Some(config.clone());
-        self
-    }
-
-    /// Sets `TCP_NODELAY`, so small requests leave at once.
-    pub fn disable_nagle(mut self) -> Self {
-        self.tcp.nodelay = true;
-        self
-    }
-
-    /// Enables TCP keepalive probes after `idle` without traffic.
-    pub fn tcp_keepalive(mut self, idle: Duration) -> Self {
-        self.tcp.keepalive = Some(idle);
-        self
-    }
-
-    /// Busy-polls reads for up to `budget` before parking on the reactor (default: park
-    /// at once): replies and updates that arrive within the budget skip the reactor
-    /// wake-up. The thread spins for the whole budget on every read that finds nothing,
-    /// so use it on a thread dedicated to the hot path; see
-    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll).
-    pub fn busy_poll(mut self, budget: Duration) -> Self {
-        self.tcp.busy_poll = Some(budget);
-        self
-    }
-
-    /// Bounds DNS, TCP connect and the TLS handshake together.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
-        self
+    connect_setters! {
+        connect;
+        /// Bounds DNS, TCP connect and the TLS handshake together.
+        connect_timeout;
+        /// The runtime for connecting and timers (default [`Runtime::current`]).
+        runtime;
     }
 
     /// Bounds each request on the connection: writing it and reading the whole response.
     /// Past it, `send` returns [`RestError::ReadTimeout`] and the connection is poisoned.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = Some(timeout);
-        self
-    }
-
-    /// The runtime for connecting and timers (default [`Runtime::current`]).
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
         self
     }
 
@@ -405,18 +367,11 @@ impl HttpConnectionBuilder {
     /// [`RestError::InvalidUrl`], [`RestError::Io`] (DNS or TCP), [`RestError::Tls`],
     /// [`RestError::TlsNotEnabled`], [`RestError::ConnectTimeout`].
     pub async fn connect(self, url: &str) -> Result<ClientConnection, RestError> {
-        let target = Target::parse(url)?;
-        let runtime = self.runtime.clone().unwrap_or_else(Runtime::current);
-        let attempt = async {
-            let tcp = runtime
-                .connect(&target.host, target.port, &self.tcp)
-                .await?;
-            self.transport(&target, tcp).await
-        };
-        let stream = match runtime.timeout(self.connect_timeout, attempt).await {
-            Ok(result) => result?,
-            Err(_) => return Err(RestError::ConnectTimeout),
-        };
+        let target = Target::parse_http(url)?;
+        let (stream, runtime) = connect::connect_then(&self.connect, &target, |io, rt| async {
+            Ok::<_, RestError>((io, rt))
+        })
+        .await?;
         let mut conn = self.connect_with(stream);
         conn.runtime = Some(runtime);
         Ok(conn)
@@ -430,96 +385,17 @@ impl HttpConnectionBuilder {
     {
         let mut conn = HttpConnection::from_stream(stream);
         conn.read_timeout = self.read_timeout;
-        conn.runtime = self.runtime;
+        conn.runtime = self.connect.runtime;
         conn
-    }
-
-    #[cfg(feature = "tls")]
-    async fn transport(
-        &self,
-        target: &Target,
-        tcp: TcpStream,
-    ) -> Result<MaybeTls<TcpStream>, RestError> {
-        if !target.tls {
-            return Ok(MaybeTls::Plain(tcp));
-        }
-        let config = match &self.tls {
-            Some(config) => config.clone(),
-            None => TlsConfig::new()?,
-        };
-        Ok(config.connect(&target.host, tcp).await?)
-    }
-
-    #[cfg(not(feature = "tls"))]
-    async fn transport(
-        &self,
-        target: &Target,
-        tcp: TcpStream,
-    ) -> Result<MaybeTls<TcpStream>, RestError> {
-        if target.tls {
-            return Err(RestError::TlsNotEnabled);
-        }
-        Ok(MaybeTls::Plain(tcp))
     }
 }
 
 impl fmt::Debug for HttpConnectionBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HttpConnectionBuilder")
-            .field("tcp", &self.tcp)
-            .field("connect_timeout", &self.connect_timeout)
+            .field("connect", &self.connect)
             .field("read_timeout", &self.read_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where an `http://` or `https://` URL points.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Target {
-    pub(crate) tls: bool,
-    /// Host for DNS and TLS server name (IPv6 without brackets).
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    /// The `Host` header: host as written in the URL, with the port when not the default.
-    host_header: String,
-    /// The URL path without a trailing `/` (empty for the root).
-    pub(crate) path: String,
-}
-
-impl Target {
-    pub(crate) fn parse(url: &str) -> Result<Self, RestError> {
-        let bad = |why: &str| RestError::InvalidUrl(format!("{why}: {url}").into());
-        let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-        let tls = match parsed.scheme() {
-            "http" => false,
-            "https" => true,
-            _ => return Err(bad("scheme must be http or https")),
-        };
-        let host = match parsed.host() {
-            Some(url::Host::Domain(d)) => d.to_owned(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(bad("missing host")),
-        };
-        let port = parsed
-            .port_or_known_default()
-            .ok_or_else(|| bad("missing port"))?;
-        let mut host_header = parsed.host_str().unwrap_or_default().to_owned();
-        if let Some(port) = parsed.port() {
-            host_header.push(':');
-            host_header.push_str(&port.to_string());
-        }
-        Ok(Self {
-            tls,
-            host,
-            port,
-            host_header,
-            path: parsed.path().trim_end_matches('/').to_owned(),
-        })
-    }
-
-    pub(crate) fn host_header(&self) -> String {
-        self.host_header.clone()
+            .finish()
     }
 }
 
@@ -528,28 +404,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_give_host_port_tls_and_path() {
-        let t = Target::parse("https://api.example.com/api/v3/").unwrap();
-        assert_eq!(
-            (t.tls, t.host.as_str(), t.port),
-            (true, "api.example.com", 443)
-        );
-        assert_eq!(t.path, "/api/v3");
-        assert_eq!(t.host_header(), "api.example.com");
-        let t = Target::parse("http://[::1]:8080").unwrap();
-        assert_eq!((t.tls, t.host.as_str(), t.port), (false, "::1", 8080));
-        assert_eq!(t.host_header(), "[::1]:8080");
-        assert_eq!(t.path, "");
-    }
-
-    #[test]
-    fn non_http_urls_are_invalid() {
+    fn bad_urls_are_invalid_with_the_reason_first() {
         for url in ["ws://h/", "ftp://h", "not a url", "http://"] {
-            assert!(
-                matches!(Target::parse(url), Err(RestError::InvalidUrl(_))),
-                "{url}"
-            );
+            let err = Target::parse_http(url).map_err(RestError::from);
+            assert!(matches!(err, Err(RestError::InvalidUrl(_))), "{url}");
         }
+        let Err(RestError::InvalidUrl(why)) =
+            Target::parse_http("ws://h/").map_err(RestError::from)
+        else {
+            panic!("expected InvalidUrl");
+        };
+        assert_eq!(&*why, "scheme must be http or https: ws://h/");
     }
 
     #[test]

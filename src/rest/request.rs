@@ -16,7 +16,7 @@ impl RequestWriter {
     ///
     /// [`RestError::InvalidUrl`] when `url` cannot be parsed or has no host.
     pub fn for_url(url: &str) -> Result<Self, RestError> {
-        let target = super::connection::Target::parse(url)?;
+        let target = crate::connect::Target::parse_http(url)?;
         let mut writer = Self::new(&target.host_header())?;
         writer.set_base_path(&target.path)?;
         Ok(writer)

@@ -6,7 +6,7 @@
 //! boxed escape hatch for a custom transport.
 
 use std::fmt;
-use std::io::{self, IoSlice, IoSliceMut};
+use std::io::{self, IoSliceMut};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, LazyLock};
@@ -320,12 +320,8 @@ fn unsupported() -> io::Error {
 /// Dispatches one poll method over the variants.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
-        match &mut $self.get_mut().inner {
-            Inner::AsyncIo($s) => $e,
-            #[cfg(feature = "tokio")]
-            Inner::Tokio($s) => $e,
-            Inner::Custom($s) => $e,
-        }
+        crate::io::dispatch!(&mut $self.get_mut().inner, $s => $e;
+            Inner::AsyncIo, #[cfg(feature = "tokio")] Inner::Tokio, Inner::Custom)
     };
 }
 
@@ -357,25 +353,7 @@ impl AsyncRead for TcpStream {
 }
 
 impl AsyncWrite for TcpStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        dispatch!(self, s => Pin::new(s).poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        dispatch!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        dispatch!(self, s => Pin::new(s).poll_flush(cx))
-    }
+    crate::io::forward_write!(dispatch);
 
     /// Shuts down the write half: the peer reads EOF, and this side can still read.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -4,7 +4,7 @@
 //! handled by rustls' own buffering rules).
 
 use std::fmt;
-use std::io::{self, IoSlice};
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -12,11 +12,13 @@ use futures_io::{AsyncRead, AsyncWrite};
 
 /// A transport that is either plain or wrapped in TLS.
 ///
-/// The enum is exhaustive, but its TLS variants exist only with the `tls` feature: match
-/// with a wildcard arm (or use [`MaybeTls::is_tls`]) in code that must build both ways.
+/// The enum is `#[non_exhaustive]` (its TLS variants exist only with the `tls` feature,
+/// and more transports may follow): match with a wildcard arm, or use
+/// [`MaybeTls::is_tls`].
 ///
 /// Implements `AsyncRead + AsyncWrite` when `S` does. `poll_close` on a TLS stream sends
 /// `close_notify`, flushes it, then closes the inner stream, so the peer reads a clean EOF.
+#[non_exhaustive]
 pub enum MaybeTls<S> {
     /// No TLS.
     Plain(S),
@@ -92,13 +94,8 @@ impl<S: fmt::Debug> fmt::Debug for MaybeTls<S> {
 /// Dispatches one poll method over the variants.
 macro_rules! dispatch {
     ($self:ident, $s:ident => $e:expr) => {
-        match $self.get_mut() {
-            MaybeTls::Plain($s) => $e,
-            #[cfg(feature = "tls")]
-            MaybeTls::Client($s) => $e,
-            #[cfg(feature = "tls")]
-            MaybeTls::Server($s) => $e,
-        }
+        crate::io::dispatch!($self.get_mut(), $s => $e; MaybeTls::Plain,
+            #[cfg(feature = "tls")] MaybeTls::Client, #[cfg(feature = "tls")] MaybeTls::Server)
     };
 }
 
@@ -113,25 +110,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTls<S> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTls<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        dispatch!(self, s => Pin::new(s).poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        dispatch!(self, s => Pin::new(s).poll_write_vectored(cx, bufs))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        dispatch!(self, s => Pin::new(s).poll_flush(cx))
-    }
+    crate::io::forward_write!(dispatch);
 
     /// Sends `close_notify` (TLS), flushes, then closes the inner stream.
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -5,13 +5,12 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
 
+use crate::connect::{self, ConnectOptions, Target, connect_setters};
 use crate::proto::Role;
 use crate::proto::ws::handshake::{self, ClientHandshake, HandshakeError};
 use crate::proto::ws::{Config, Conn};
-use crate::rt::{Runtime, TcpOptions, TcpStream};
+use crate::rt::{Runtime, TcpStream};
 use crate::tls::MaybeTls;
-#[cfg(feature = "tls")]
-use crate::tls::TlsConfig;
 
 use super::driver::StreamOptions;
 use super::{WsError, WsStream};
@@ -20,11 +19,8 @@ use crate::proto::ws::HeartbeatConfig;
 /// A client connection made by [`WsStreamBuilder::connect`]: TCP, with TLS for `wss://`.
 pub type ClientStream = WsStream<MaybeTls<TcpStream>>;
 
-const DEFAULT_BUFFER: usize = 1 << 20;
-const DEFAULT_MAX_MESSAGE: usize = 16 << 20;
 const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_MAX_HANDSHAKE: usize = 8 * 1024;
 /// Handshake reads are capped so that bytes read past the head always fit the (empty)
 /// frame read buffer.
 const HANDSHAKE_READ: usize = 256;
@@ -52,22 +48,16 @@ const HANDSHAKE_READ: usize = 256;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct WsStreamBuilder {
-    buffer_capacity: usize,
-    max_message_size: usize,
+    /// Buffer sizes and limits, with the defaults and clamping of [`Config`].
+    config: Config,
+    /// Set explicitly; otherwise the message limit.
     max_frame_size: Option<usize>,
-    write_buffer_capacity: usize,
-    max_handshake_size: usize,
-    auto_pong: bool,
-    tcp: TcpOptions,
-    connect_timeout: Option<Duration>,
+    connect: ConnectOptions,
     accept_timeout: Option<Duration>,
     close_timeout: Duration,
     headers: Vec<(String, String)>,
     subprotocols: Vec<String>,
-    runtime: Option<Runtime>,
     heartbeat: HeartbeatConfig,
-    #[cfg(feature = "tls")]
-    tls: Option<TlsConfig>,
 }
 
 impl Default for WsStreamBuilder {
@@ -81,72 +71,24 @@ impl WsStreamBuilder {
     /// connect timeout, 10 s accept timeout, 5 s close timeout, auto-pong off.
     pub fn new() -> Self {
         Self {
-            buffer_capacity: DEFAULT_BUFFER,
-            max_message_size: DEFAULT_MAX_MESSAGE,
+            config: Config::default(),
             max_frame_size: None,
-            write_buffer_capacity: 64 * 1024,
-            max_handshake_size: DEFAULT_MAX_HANDSHAKE,
-            auto_pong: false,
-            tcp: TcpOptions::default(),
-            connect_timeout: None,
+            connect: ConnectOptions::default(),
             accept_timeout: Some(DEFAULT_ACCEPT_TIMEOUT),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             headers: Vec::new(),
             subprotocols: Vec::new(),
-            runtime: None,
             heartbeat: HeartbeatConfig::default(),
-            #[cfg(feature = "tls")]
-            tls: None,
         }
     }
 
-    /// TLS settings for `wss://` (client) or for [`accept`](Self::accept) (server, when the
-    /// config has a server side). Build one [`TlsConfig`] and share it: cloning is cheap.
-    /// Without it, `wss://` uses a process-wide default with the built-in roots.
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: &TlsConfig) -> Self {
-        self.tls = Some(config.clone());
-        self
-    }
-
-    /// Sets `TCP_NODELAY`: required for every latency-sensitive workload.
-    pub fn disable_nagle(mut self) -> Self {
-        self.tcp.nodelay = true;
-        self
-    }
-
-    /// Enables TCP keep-alive probes after `idle` of silence.
-    pub fn tcp_keepalive(mut self, idle: Duration) -> Self {
-        self.tcp.keepalive = Some(idle);
-        self
-    }
-
-    /// Busy-polls reads for up to `budget` before parking on the reactor (default: park
-    /// at once): replies and updates that arrive within the budget skip the reactor
-    /// wake-up. The thread spins for the whole budget on every read that finds nothing,
-    /// so use it on a thread dedicated to the hot path; see
-    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll) and
-    /// `docs/busy-poll.md`.
-    ///
-    /// ```no_run
-    /// # async fn demo() -> Result<(), nexus_async_net::ws::WsError> {
-    /// use std::time::Duration;
-    /// use nexus_async_net::ws::WsStreamBuilder;
-    ///
-    /// let mut feed = WsStreamBuilder::new()
-    ///     .disable_nagle()
-    ///     .busy_poll(Duration::from_micros(200))
-    ///     .connect("ws://127.0.0.1:9001/ws")
-    ///     .await?;
-    /// while let Some(msg) = feed.recv().await? {
-    ///     let _ = msg; // parse, update the book
-    /// }
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn busy_poll(mut self, budget: Duration) -> Self {
-        self.tcp.busy_poll = Some(budget);
-        self
+    connect_setters! {
+        connect;
+        /// Deadline for the whole of `connect`: DNS, TCP, TLS and the upgrade. None by
+        /// default.
+        connect_timeout;
+        /// The runtime for connecting and timers. Default: [`Runtime::current`].
+        runtime;
     }
 
     /// Read buffer size per connection (default 1 MiB, minimum 256 bytes). Unfragmented
@@ -170,14 +112,14 @@ impl WsStreamBuilder {
     /// # drop(idle);
     /// ```
     pub fn buffer_capacity(mut self, bytes: usize) -> Self {
-        self.buffer_capacity = bytes;
+        self.config = self.config.read_buffer_capacity(bytes);
         self
     }
 
     /// Largest message accepted from the peer (default 16 MiB); a larger one closes the
     /// connection with 1009 before it is buffered.
     pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.max_message_size = bytes;
+        self.config = self.config.max_message_size(bytes);
         self
     }
 
@@ -189,20 +131,20 @@ impl WsStreamBuilder {
 
     /// Initial write buffer size (default 64 KiB). Larger sends grow it; it shrinks back.
     pub fn write_buffer_capacity(mut self, bytes: usize) -> Self {
-        self.write_buffer_capacity = bytes;
+        self.config = self.config.write_buffer_capacity(bytes);
         self
     }
 
     /// Largest opening-handshake head accepted (default 8 KiB).
     pub fn max_handshake_size(mut self, bytes: usize) -> Self {
-        self.max_handshake_size = bytes;
+        self.config = self.config.max_handshake_size(bytes);
         self
     }
 
     /// Answers every Ping with a Pong automatically (also across split halves). Off by
     /// default; pings are delivered to `recv` either way.
     pub fn auto_pong(mut self, on: bool) -> Self {
-        self.auto_pong = on;
+        self.config = self.config.auto_pong(on);
         self
     }
 
@@ -220,12 +162,6 @@ impl WsStreamBuilder {
     /// (detects half-open connections). Off by default.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.heartbeat.idle_timeout = Some(timeout);
-        self
-    }
-
-    /// Deadline for the whole of `connect`: DNS, TCP, TLS and the upgrade. None by default.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
         self
     }
 
@@ -256,12 +192,6 @@ impl WsStreamBuilder {
         self
     }
 
-    /// The runtime for connecting and timers. Default: [`Runtime::current`].
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
-        self
-    }
-
     /// Connects to a `ws://` or `wss://` URL and performs the opening handshake.
     ///
     /// # Errors
@@ -270,18 +200,11 @@ impl WsStreamBuilder {
     /// [`WsError::Handshake`] (the server refused the upgrade), [`WsError::Timeout`] when
     /// `connect_timeout` passed.
     pub async fn connect(self, url: &str) -> Result<ClientStream, WsError> {
-        let target = Target::parse(url)?;
-        let rt = self.runtime.clone().unwrap_or_else(Runtime::current);
-        let timeout = self.connect_timeout;
-        let attempt = async {
-            let tcp = rt.connect(&target.host, target.port, &self.tcp).await?;
-            let io = self.client_transport(&target, tcp).await?;
-            self.client_handshake(io, &target, rt.clone()).await
-        };
-        match rt.timeout(timeout, attempt).await {
-            Ok(res) => res,
-            Err(_) => Err(WsError::Timeout("connect")),
-        }
+        let target = Target::parse_ws(url)?;
+        connect::connect_then(&self.connect, &target, |io, rt| {
+            self.client_handshake(io, &target, rt)
+        })
+        .await
     }
 
     /// Performs the client handshake over a transport the caller already connected (and
@@ -294,11 +217,11 @@ impl WsStreamBuilder {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let target = Target::parse(url)?;
-        let rt = self.runtime.clone().unwrap_or_else(Runtime::current);
+        let target = Target::parse_ws(url)?;
+        let rt = self.connect.runtime_or_current();
         match rt
             .timeout(
-                self.connect_timeout,
+                self.connect.connect_timeout,
                 self.client_handshake(stream, &target, rt.clone()),
             )
             .await
@@ -323,7 +246,7 @@ impl WsStreamBuilder {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let rt = self.runtime.clone().unwrap_or_else(Runtime::current);
+        let rt = self.connect.runtime_or_current();
         let attempt = async {
             let io = self.server_transport(stream).await?;
             self.server_handshake(io, rt.clone()).await
@@ -335,51 +258,18 @@ impl WsStreamBuilder {
     }
 
     fn config(&self) -> Config {
-        Config::default()
-            .read_buffer_capacity(self.buffer_capacity)
-            .max_message_size(self.max_message_size)
-            .max_frame_size(self.max_frame_size.unwrap_or(self.max_message_size))
-            .write_buffer_capacity(self.write_buffer_capacity)
-            .max_handshake_size(self.max_handshake_size)
-            .auto_pong(self.auto_pong)
+        let max_frame = self.max_frame_size.unwrap_or(self.config.max_message_size);
+        self.config.clone().max_frame_size(max_frame)
     }
 
     fn stream_options(&self, runtime: Runtime, subprotocol: Option<String>) -> StreamOptions {
         StreamOptions {
             runtime,
             close_timeout: self.close_timeout,
-            write_high_water: self.write_buffer_capacity.max(1),
+            write_high_water: self.config.write_buffer_capacity.max(1),
             subprotocol: subprotocol.map(String::into_boxed_str),
             heartbeat: self.heartbeat,
         }
-    }
-
-    #[cfg(feature = "tls")]
-    async fn client_transport(
-        &self,
-        target: &Target,
-        tcp: TcpStream,
-    ) -> Result<MaybeTls<TcpStream>, WsError> {
-        if !target.tls {
-            return Ok(MaybeTls::Plain(tcp));
-        }
-        let config = match &self.tls {
-            Some(c) => c.clone(),
-            None => TlsConfig::new()?,
-        };
-        Ok(config.connect(&target.host, tcp).await?)
-    }
-
-    #[cfg(not(feature = "tls"))]
-    async fn client_transport(
-        &self,
-        target: &Target,
-        tcp: TcpStream,
-    ) -> Result<MaybeTls<TcpStream>, WsError> {
-        if target.tls {
-            return Err(WsError::TlsNotEnabled);
-        }
-        Ok(MaybeTls::Plain(tcp))
     }
 
     #[cfg(feature = "tls")]
@@ -387,7 +277,7 @@ impl WsStreamBuilder {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        match &self.tls {
+        match &self.connect.tls {
             Some(config) if config.server_config().is_some() => Ok(config.accept(stream).await?),
             _ => Ok(MaybeTls::Plain(stream)),
         }
@@ -418,8 +308,8 @@ impl WsStreamBuilder {
             .collect();
         let protocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
         let hs = ClientHandshake::new(
-            &target.host_header,
-            &target.path,
+            &target.host_header(),
+            &target.path_and_query(),
             &headers,
             &protocols,
             &mut out,
@@ -430,10 +320,10 @@ impl WsStreamBuilder {
         let mut conn = Conn::new(Role::Client, self.config());
         let mut head = Vec::with_capacity(HANDSHAKE_READ);
         loop {
-            let (resp, len) = match hs.parse_response(&head, self.max_handshake_size)? {
+            let (resp, len) = match hs.parse_response(&head, self.config.max_handshake_size)? {
                 Some(done) => done,
                 None => {
-                    read_more(&mut io, &mut head, self.max_handshake_size).await?;
+                    read_more(&mut io, &mut head, self.config.max_handshake_size).await?;
                     continue;
                 }
             };
@@ -449,12 +339,12 @@ impl WsStreamBuilder {
     {
         let mut head = Vec::with_capacity(HANDSHAKE_READ);
         let (req, len) = loop {
-            match handshake::parse_request(&head, self.max_handshake_size, 64) {
+            match handshake::parse_request(&head, self.config.max_handshake_size, 64) {
                 Ok(Some(done)) => break done,
                 Ok(None) => {}
                 Err(e) => return Err(reject(&mut io, e).await),
             }
-            if let Err(e) = read_more(&mut io, &mut head, self.max_handshake_size).await {
+            if let Err(e) = read_more(&mut io, &mut head, self.config.max_handshake_size).await {
                 return Err(match e {
                     WsError::Handshake(h) => reject(&mut io, *h).await,
                     other => other,
@@ -525,79 +415,30 @@ async fn reject<S: AsyncWrite + Unpin>(io: &mut S, err: HandshakeError) -> WsErr
     err.into()
 }
 
-/// A parsed `ws://` / `wss://` URL.
-#[derive(Debug)]
-struct Target {
-    tls: bool,
-    /// Host for DNS / TCP (IPv6 without brackets).
-    host: String,
-    port: u16,
-    /// The `Host` header value (IPv6 in brackets, port only when not the default).
-    host_header: String,
-    /// Path and query.
-    path: String,
-}
-
-impl Target {
-    fn parse(input: &str) -> Result<Self, WsError> {
-        let bad = |why: &str| WsError::InvalidUrl(format!("{input}: {why}").into());
-        let url = url::Url::parse(input).map_err(|e| bad(&e.to_string()))?;
-        let tls = match url.scheme() {
-            "ws" => false,
-            "wss" => true,
-            _ => return Err(bad("scheme must be ws or wss")),
-        };
-        let host = match url.host() {
-            Some(url::Host::Domain(d)) => d.to_owned(),
-            Some(url::Host::Ipv4(ip)) => ip.to_string(),
-            Some(url::Host::Ipv6(ip)) => ip.to_string(),
-            None => return Err(bad("missing host")),
-        };
-        let port = url
-            .port_or_known_default()
-            .unwrap_or(if tls { 443 } else { 80 });
-        let host_header = handshake::host_header(&host, port, tls);
-        let mut path = url.path().to_owned();
-        if let Some(q) = url.query() {
-            path.push('?');
-            path.push_str(q);
-        }
-        Ok(Self {
-            tls,
-            host,
-            port,
-            host_header,
-            path,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ipv6_url_is_bracketed_in_host_header_and_bare_for_dns() {
-        let t = Target::parse("ws://[::1]:9001/feed?x=1").unwrap();
-        assert_eq!(t.host, "::1");
-        assert_eq!(t.port, 9001);
-        assert_eq!(t.host_header, "[::1]:9001");
-        assert_eq!(t.path, "/feed?x=1");
+    fn non_websocket_schemes_are_rejected_with_the_url_first() {
+        let Err(WsError::InvalidUrl(why)) =
+            Target::parse_ws("http://example.com").map_err(WsError::from)
+        else {
+            panic!("expected InvalidUrl");
+        };
+        assert_eq!(&*why, "http://example.com: scheme must be ws or wss");
     }
 
     #[test]
-    fn default_ports_are_left_out_of_the_host_header() {
-        let t = Target::parse("wss://example.com/ws").unwrap();
-        assert!(t.tls);
-        assert_eq!(t.port, 443);
-        assert_eq!(t.host_header, "example.com");
-    }
-
-    #[test]
-    fn non_websocket_schemes_are_rejected() {
-        assert!(matches!(
-            Target::parse("http://example.com"),
-            Err(WsError::InvalidUrl(_))
-        ));
+    fn builder_sizes_are_clamped_by_the_config() {
+        let b = WsStreamBuilder::new()
+            .buffer_capacity(1)
+            .max_message_size(100);
+        let c = b.config();
+        assert_eq!(
+            c.read_buffer_capacity,
+            crate::proto::ws::MIN_READ_BUFFER_CAPACITY
+        );
+        assert_eq!(c.max_frame_size, 100);
     }
 }

@@ -1,212 +1,81 @@
-//! [`PoolBuilder`]: one builder for both pools.
+//! [`ClientPoolBuilder`] and [`AtomicClientPoolBuilder`]: the same options for both pools.
+//!
+//! The two builders are two concrete structs expanded by one macro around one crate-private
+//! [`PoolOptions`]: users see two plain documented types (no generic parameter, no marker
+//! trait to name), while every option and its doc comment is written once.
 
 use std::fmt;
-use std::marker::PhantomData;
 use std::time::Duration;
 
 use futures_util::future::join_all;
 
 use super::core::{Config, Core, Shared, probe_mode};
 use super::{AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode};
+use crate::connect::{ConnectOptions, connect_setters};
 use crate::proto::http::request::write_header;
 use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};
 use crate::rest::error::RestError;
 use crate::rest::request::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
 use crate::rest::response::{DEFAULT_RESPONSE_BUFFER_CAPACITY, ResponseReader};
-use crate::rt::Runtime;
-#[cfg(feature = "tls")]
-use crate::tls::TlsConfig;
 
-/// The default connect timeout of pooled connections (initial connects and reconnects).
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub use crate::connect::DEFAULT_CONNECT_TIMEOUT;
+
 /// The default time [`ClientPool::acquire`] waits for a slot.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The builder of [`ClientPoolBuilder`] (for [`ClientPool`]) and
-/// [`AtomicClientPoolBuilder`] (for [`AtomicClientPool`]): the same options for both.
-///
-/// Defaults: 1 connection; no base path beyond the URL's path; Nagle on (call
-/// [`disable_nagle`](Self::disable_nagle) for trading); no TCP keepalive; 32 KiB request
-/// buffer; 32 KiB response buffer growing up to an 8 MiB body; connect timeout 5 s (every
-/// initial connect and every reconnect); no read timeout; acquire timeout 5 s;
-/// [`Backoff::default`] (100 ms doubling to 5 s, 20% jitter); no idle timeout; the
-/// [`Runtime::current`] of the task that calls [`build`](Self::build).
-#[must_use]
-pub struct PoolBuilder<P> {
+/// What both pool builders hold.
+#[derive(Clone)]
+struct PoolOptions {
     url: Option<String>,
     base_path: Option<String>,
     /// Validated default headers, in order.
     headers: Vec<(String, String)>,
     connections: usize,
-    connector: HttpConnectionBuilder,
-    connect_timeout: Duration,
+    /// TLS, socket options, connect timeout, runtime.
+    connect: ConnectOptions,
+    read_timeout: Option<Duration>,
     write_buffer_capacity: usize,
     response_buffer_capacity: usize,
     max_body_size: Option<usize>,
     acquire_timeout: Duration,
     backoff: Backoff,
     idle_timeout: Option<Duration>,
-    runtime: Option<Runtime>,
-    _pool: PhantomData<fn() -> P>,
 }
 
-/// Builds a [`ClientPool`].
-pub type ClientPoolBuilder = PoolBuilder<ClientPool>;
-/// Builds an [`AtomicClientPool`].
-pub type AtomicClientPoolBuilder = PoolBuilder<AtomicClientPool>;
-
-impl<P> Default for PoolBuilder<P> {
+impl Default for PoolOptions {
     fn default() -> Self {
         Self {
             url: None,
             base_path: None,
             headers: Vec::new(),
             connections: 1,
-            connector: HttpConnectionBuilder::new(),
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            connect: ConnectOptions::default().connect_timeout(DEFAULT_CONNECT_TIMEOUT),
+            read_timeout: None,
             write_buffer_capacity: DEFAULT_WRITE_BUFFER_CAPACITY,
             response_buffer_capacity: DEFAULT_RESPONSE_BUFFER_CAPACITY,
             max_body_size: None,
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             backoff: Backoff::default(),
             idle_timeout: None,
-            runtime: None,
-            _pool: PhantomData,
         }
     }
 }
 
-impl<P> PoolBuilder<P> {
-    /// A builder with the defaults above.
-    pub fn new() -> Self {
-        Self::default()
+impl fmt::Debug for PoolOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolOptions")
+            .field("url", &self.url)
+            .field("connections", &self.connections)
+            .field("connect", &self.connect)
+            .field("read_timeout", &self.read_timeout)
+            .field("acquire_timeout", &self.acquire_timeout)
+            .field("backoff", &self.backoff)
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
     }
+}
 
-    /// The server: `http://host[:port][/path]` or `https://...`. Required. The path, if
-    /// any, prefixes every request path unless [`base_path`](Self::base_path) replaces it.
-    pub fn url(mut self, url: &str) -> Self {
-        self.url = Some(url.to_owned());
-        self
-    }
-
-    /// The path prefixed to every request path (replaces the URL's path).
-    pub fn base_path(mut self, path: &str) -> Self {
-        self.base_path = Some(path.to_owned());
-        self
-    }
-
-    /// A header sent with every request, after `Host`, in the order added.
-    ///
-    /// # Errors
-    ///
-    /// [`RestError::InvalidHeader`] when the name is not a token or the value holds CR,
-    /// LF, NUL or another control byte.
-    pub fn default_header(mut self, name: &str, value: &str) -> Result<Self, RestError> {
-        write_header(&mut Vec::new(), name, value)?;
-        self.headers.push((name.to_owned(), value.to_owned()));
-        Ok(self)
-    }
-
-    /// How many connections (slots) the pool keeps; at least 1.
-    pub fn connections(mut self, n: usize) -> Self {
-        self.connections = n;
-        self
-    }
-
-    /// The TLS configuration for `https://` (build one and share it).
-    #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: &TlsConfig) -> Self {
-        self.connector = self.connector.tls(config);
-        self
-    }
-
-    /// Sets `TCP_NODELAY` on every connection.
-    pub fn disable_nagle(mut self) -> Self {
-        self.connector = self.connector.disable_nagle();
-        self
-    }
-
-    /// Enables TCP keepalive probes after `idle` without traffic.
-    pub fn tcp_keepalive(mut self, idle: Duration) -> Self {
-        self.connector = self.connector.tcp_keepalive(idle);
-        self
-    }
-
-    /// Busy-polls reads for up to `budget` before parking on the reactor (default: park
-    /// at once): replies and updates that arrive within the budget skip the reactor
-    /// wake-up. The thread spins for the whole budget on every read that finds nothing,
-    /// so use it on a thread dedicated to the hot path; see
-    /// [`TcpStream::set_busy_poll`](crate::rt::TcpStream::set_busy_poll).
-    pub fn busy_poll(mut self, budget: Duration) -> Self {
-        self.connector = self.connector.busy_poll(budget);
-        self
-    }
-
-    /// The capacity each slot's request buffer starts with.
-    pub fn write_buffer_capacity(mut self, n: usize) -> Self {
-        self.write_buffer_capacity = n;
-        self
-    }
-
-    /// The capacity each slot's response buffer starts with (it grows up to
-    /// [`max_body_size`](Self::max_body_size) plus the head).
-    pub fn response_buffer_capacity(mut self, n: usize) -> Self {
-        self.response_buffer_capacity = n;
-        self
-    }
-
-    /// The largest response body accepted; a larger one fails with
-    /// [`RestError::BodyTooLarge`] and the slot heals.
-    pub fn max_body_size(mut self, n: usize) -> Self {
-        self.max_body_size = Some(n);
-        self
-    }
-
-    /// Bounds DNS, TCP connect and TLS handshake of every connection, at build time and
-    /// when healing.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Bounds each request: writing it and reading the whole response. Past it `send`
-    /// returns [`RestError::ReadTimeout`] and the slot heals when returned.
-    pub fn read_timeout(mut self, timeout: Duration) -> Self {
-        self.connector = self.connector.read_timeout(timeout);
-        self
-    }
-
-    /// How long [`ClientPool::acquire`] waits for a slot before
-    /// [`RestError::AcquireTimeout`].
-    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
-        self.acquire_timeout = timeout;
-        self
-    }
-
-    /// Reconnect delays after failed attempts.
-    pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
-        self
-    }
-
-    /// Replaces a connection that sat unused for longer than `idle` (servers close idle
-    /// keep-alive connections; set this a little below the server's limit). Checked when
-    /// the slot is met by `try_acquire`, with one clock read per acquire and release.
-    pub fn idle_timeout(mut self, idle: Duration) -> Self {
-        self.idle_timeout = Some(idle);
-        self
-    }
-
-    /// The runtime for connecting, timers and healing tasks (default: [`Runtime::current`]
-    /// when `build` runs). Its spawner runs the healing tasks: pass
-    /// `Runtime::new(your_spawner, timer, connector)` to choose one. `build` probes it
-    /// with a no-op spawn and picks the [`HealingMode`] (with `Runtime::tokio_local`, call
-    /// `build` inside the `LocalSet`).
-    pub fn runtime(mut self, runtime: Runtime) -> Self {
-        self.runtime = Some(runtime);
-        self
-    }
-
+impl PoolOptions {
     fn writer(&self, url: &str) -> Result<RequestWriter, RestError> {
         let mut writer = RequestWriter::for_url(url)?;
         if let Some(path) = &self.base_path {
@@ -244,12 +113,13 @@ impl<P> PoolBuilder<P> {
         }
         // Bad URLs, paths and headers fail here, before any connection is opened.
         self.writer(&url)?;
-        let runtime = self.runtime.clone().unwrap_or_else(Runtime::current);
-        let connector = self
-            .connector
-            .clone()
-            .connect_timeout(self.connect_timeout)
+        let runtime = self.connect.runtime_or_current();
+        let mut connector = HttpConnectionBuilder::new()
+            .connect_options(self.connect.clone())
             .runtime(runtime.clone());
+        if let Some(timeout) = self.read_timeout {
+            connector = connector.read_timeout(timeout);
+        }
         let opened = join_all((0..self.connections).map(|_| connector.clone().connect(&url))).await;
         // (Not a `match` on `opened.iter()`: that borrow would live across the `await`
         // below and make the build future `!Send`.)
@@ -298,7 +168,150 @@ async fn close_all(opened: Vec<Result<ClientConnection, RestError>>) -> RestErro
     first.unwrap_or(RestError::ConnectionClosed("pool build failed"))
 }
 
-impl PoolBuilder<ClientPool> {
+/// Expands one pool builder: the struct, every option setter and `build`.
+macro_rules! pool_builder {
+    (
+        $(#[$doc:meta])*
+        $name:ident => $pool:ident, local: $local:expr;
+        $(#[$build_doc:meta])*
+        build;
+    ) => {
+        $(#[$doc])*
+        ///
+        /// Defaults: 1 connection; no base path beyond the URL's path; Nagle on (call
+        /// [`disable_nagle`](Self::disable_nagle) for trading); no TCP keepalive; 32 KiB
+        /// request buffer; 32 KiB response buffer growing up to an 8 MiB body; connect
+        /// timeout 5 s ([`DEFAULT_CONNECT_TIMEOUT`], every initial connect and every
+        /// reconnect); no read timeout; acquire timeout 5 s ([`DEFAULT_ACQUIRE_TIMEOUT`]);
+        /// [`Backoff::default`] (100 ms doubling to 5 s, 20% jitter); no idle timeout; the
+        /// [`Runtime::current`](crate::rt::Runtime::current) of the task that calls [`build`](Self::build).
+        #[must_use]
+        #[derive(Clone, Default)]
+        pub struct $name {
+            options: PoolOptions,
+        }
+
+        impl $name {
+            /// A builder with the defaults above.
+            pub fn new() -> Self {
+                Self::default()
+            }
+
+            /// The server: `http://host[:port][/path]` or `https://...`. Required. The
+            /// path, if any, prefixes every request path unless
+            /// [`base_path`](Self::base_path) replaces it.
+            pub fn url(mut self, url: &str) -> Self {
+                self.options.url = Some(url.to_owned());
+                self
+            }
+
+            /// The path prefixed to every request path (replaces the URL's path).
+            pub fn base_path(mut self, path: &str) -> Self {
+                self.options.base_path = Some(path.to_owned());
+                self
+            }
+
+            /// A header sent with every request, after `Host`, in the order added.
+            ///
+            /// # Errors
+            ///
+            /// [`RestError::InvalidHeader`] when the name is not a token or the value holds
+            /// CR, LF, NUL or another control byte.
+            pub fn default_header(mut self, name: &str, value: &str) -> Result<Self, RestError> {
+                write_header(&mut Vec::new(), name, value)?;
+                self.options.headers.push((name.to_owned(), value.to_owned()));
+                Ok(self)
+            }
+
+            /// How many connections (slots) the pool keeps; at least 1.
+            pub fn connections(mut self, n: usize) -> Self {
+                self.options.connections = n;
+                self
+            }
+
+            connect_setters! {
+                options.connect;
+                /// Bounds DNS, TCP connect and TLS handshake of every connection, at build
+                /// time and when healing (default [`DEFAULT_CONNECT_TIMEOUT`]).
+                connect_timeout;
+                /// The runtime for connecting, timers and healing tasks (default:
+                /// [`Runtime::current`](crate::rt::Runtime::current) when `build` runs). Its spawner runs the healing
+                /// tasks: pass `Runtime::new(your_spawner, timer, connector)` to choose one.
+                /// `build` probes it with a no-op spawn and picks the [`HealingMode`] (with
+                /// `Runtime::tokio_local`, call `build` inside the `LocalSet`).
+                runtime;
+            }
+
+            /// The capacity each slot's request buffer starts with.
+            pub fn write_buffer_capacity(mut self, n: usize) -> Self {
+                self.options.write_buffer_capacity = n;
+                self
+            }
+
+            /// The capacity each slot's response buffer starts with (it grows up to
+            /// [`max_body_size`](Self::max_body_size) plus the head).
+            pub fn response_buffer_capacity(mut self, n: usize) -> Self {
+                self.options.response_buffer_capacity = n;
+                self
+            }
+
+            /// The largest response body accepted; a larger one fails with
+            /// [`RestError::BodyTooLarge`] and the slot heals.
+            pub fn max_body_size(mut self, n: usize) -> Self {
+                self.options.max_body_size = Some(n);
+                self
+            }
+
+            /// Bounds each request: writing it and reading the whole response. Past it
+            /// `send` returns [`RestError::ReadTimeout`] and the slot heals when returned.
+            pub fn read_timeout(mut self, timeout: Duration) -> Self {
+                self.options.read_timeout = Some(timeout);
+                self
+            }
+
+            /// How long `acquire` waits for a slot before [`RestError::AcquireTimeout`].
+            pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+                self.options.acquire_timeout = timeout;
+                self
+            }
+
+            /// Reconnect delays after failed attempts.
+            pub fn backoff(mut self, backoff: Backoff) -> Self {
+                self.options.backoff = backoff;
+                self
+            }
+
+            /// Replaces a connection that sat unused for longer than `idle` (servers close
+            /// idle keep-alive connections; set this a little below the server's limit).
+            /// Checked when the slot is met by `try_acquire`, with one clock read per
+            /// acquire and release.
+            pub fn idle_timeout(mut self, idle: Duration) -> Self {
+                self.options.idle_timeout = Some(idle);
+                self
+            }
+
+            $(#[$build_doc])*
+            pub async fn build(self) -> Result<$pool, RestError> {
+                let (shared, slots, mode) = self.options.parts($local).await?;
+                Ok($pool {
+                    core: Core::new(shared, slots, mode),
+                })
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.options).finish()
+            }
+        }
+    };
+}
+
+pool_builder! {
+    /// Builds a [`ClientPool`] (single-threaded: `!Send`, no atomics on the hot path).
+    /// Every option is the same as on [`AtomicClientPoolBuilder`], and the two convert into
+    /// each other with [`From`].
+    ClientPoolBuilder => ClientPool, local: true;
     /// Opens every connection concurrently, each under the connect timeout.
     ///
     /// # Errors
@@ -307,38 +320,33 @@ impl PoolBuilder<ClientPool> {
     /// [`RestError::InvalidHeader`] for bad options; otherwise the first connect error
     /// ([`RestError::Io`], [`RestError::ConnectTimeout`], [`RestError::Tls`], ...), after
     /// closing the connections that did open.
-    pub async fn build(self) -> Result<ClientPool, RestError> {
-        let (shared, slots, mode) = self.parts(true).await?;
-        Ok(ClientPool {
-            core: Core::new(shared, slots, mode),
-        })
-    }
+    build;
 }
 
-impl PoolBuilder<AtomicClientPool> {
+pool_builder! {
+    /// Builds an [`AtomicClientPool`] (`Send + Sync`, shared across threads). Every option
+    /// is the same as on [`ClientPoolBuilder`], and the two convert into each other with
+    /// [`From`].
+    AtomicClientPoolBuilder => AtomicClientPool, local: false;
     /// Opens every connection concurrently, each under the connect timeout.
     ///
     /// # Errors
     ///
-    /// As for the [`ClientPool`] builder: bad options, or the first connect error after
+    /// As for [`ClientPoolBuilder::build`]: bad options, or the first connect error after
     /// closing the connections that did open.
-    pub async fn build(self) -> Result<AtomicClientPool, RestError> {
-        let (shared, slots, mode) = self.parts(false).await?;
-        Ok(AtomicClientPool {
-            core: Core::new(shared, slots, mode),
-        })
+    build;
+}
+
+impl From<ClientPoolBuilder> for AtomicClientPoolBuilder {
+    /// The same options, for the thread-safe pool.
+    fn from(b: ClientPoolBuilder) -> Self {
+        Self { options: b.options }
     }
 }
 
-impl<P> fmt::Debug for PoolBuilder<P> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PoolBuilder")
-            .field("url", &self.url)
-            .field("connections", &self.connections)
-            .field("connector", &self.connector)
-            .field("acquire_timeout", &self.acquire_timeout)
-            .field("backoff", &self.backoff)
-            .field("idle_timeout", &self.idle_timeout)
-            .finish_non_exhaustive()
+impl From<AtomicClientPoolBuilder> for ClientPoolBuilder {
+    /// The same options, for the single-threaded pool.
+    fn from(b: AtomicClientPoolBuilder) -> Self {
+        Self { options: b.options }
     }
 }

@@ -27,7 +27,6 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::{
     AtomicClientPoolBuilder, ClientPoolBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-    PoolBuilder,
 };
 pub use self::core::FreeList;
 use self::core::{Core, Shared, sealed};
@@ -426,9 +425,9 @@ pub struct ClientPool {
 }
 
 impl ClientPool {
-    /// A builder with the defaults of [`PoolBuilder`].
+    /// A builder with the defaults of [`ClientPoolBuilder`].
     pub fn builder() -> ClientPoolBuilder {
-        PoolBuilder::new()
+        ClientPoolBuilder::new()
     }
 
     pool_methods!(PooledSlot);
@@ -469,9 +468,9 @@ pub struct AtomicClientPool {
 }
 
 impl AtomicClientPool {
-    /// A builder with the defaults of [`PoolBuilder`].
+    /// A builder with the defaults of [`AtomicClientPoolBuilder`].
     pub fn builder() -> AtomicClientPoolBuilder {
-        PoolBuilder::new()
+        AtomicClientPoolBuilder::new()
     }
 
     pool_methods!(AtomicPooledSlot);

@@ -40,7 +40,8 @@ fn pools_are_send_and_sync_as_documented() {
     send_sync::<AtomicClientPool>();
     send::<AtomicPooledSlot<'static>>();
     send::<ClientSlot>();
-    send::<PoolBuilder<ClientPool>>();
+    send::<ClientPoolBuilder>();
+    send::<AtomicClientPoolBuilder>();
     send::<PoolStats>();
     // Building and acquiring can happen inside spawned (`Send`) tasks.
     fn send_future<F: std::future::Future + Send>(_: F) {}
