@@ -5,7 +5,6 @@
 // move a pointer, not the slot (clippy::vec_box assumes the opposite).
 #![allow(clippy::vec_box)]
 
-use std::hash::{BuildHasher, RandomState};
 use std::mem;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -87,8 +86,6 @@ pub struct Shared {
     reconnects: AtomicU64,
     failed_connects: AtomicU64,
     last_error: Mutex<Option<String>>,
-    /// Distinguishes jitter sequences between tasks.
-    seed: AtomicU64,
 }
 
 /// Locks a mutex, ignoring poisoning: the data (a list of slots, a string) stays
@@ -116,7 +113,6 @@ impl Shared {
             reconnects: AtomicU64::new(0),
             failed_connects: AtomicU64::new(0),
             last_error: Mutex::new(None),
-            seed: AtomicU64::new(0),
         }
     }
 
@@ -230,11 +226,6 @@ impl Shared {
         self.free_len.store(0, Ordering::Relaxed);
         mem::take(&mut free.slots)
     }
-
-    fn jitter_seed(&self) -> u64 {
-        let n = self.seed.fetch_add(1, Ordering::Relaxed);
-        RandomState::new().hash_one(n) | 1
-    }
 }
 
 /// An `acquire` registered as waiting; unregisters on drop (also when cancelled).
@@ -284,7 +275,6 @@ impl Healing {
 
     /// Reconnects until it succeeds, sleeping a jittered, growing delay between attempts.
     async fn run(mut self) {
-        let mut rng = self.shared.jitter_seed();
         loop {
             if self.shared.is_closed() {
                 return;
@@ -294,7 +284,7 @@ impl Healing {
                 return;
             }
             let backoff = &self.shared.config.backoff;
-            let wait = backoff.jittered(self.delay, next_random(&mut rng));
+            let wait = backoff.jittered_at_random(self.delay);
             self.delay = backoff.next(self.delay);
             self.shared.config.runtime.sleep(wait).await;
         }
@@ -325,16 +315,6 @@ async fn heal_task(healing: Healing) {
     let work = pin!(healing.run());
     // Dropping `work` drops the slot; `Healing::drop` sees the pool closed.
     let _ = select(stop, work).await;
-}
-
-/// xorshift64: enough to spread reconnects; not for anything secret.
-fn next_random(state: &mut u64) -> f64 {
-    let mut x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Where a pool keeps its healthy, free slots: the part that differs between
@@ -456,8 +436,7 @@ impl<F: FreeList> Core<F> {
             }
             Ok(Err(_)) | Err(_) => {
                 let backoff = &self.shared.config.backoff;
-                let mut rng = self.shared.jitter_seed();
-                let wait = backoff.jittered(healing.delay, next_random(&mut rng));
+                let wait = backoff.jittered_at_random(healing.delay);
                 healing.delay = backoff.next(healing.delay);
                 if let Some(slot) = healing.slot.take() {
                     let now = runtime.now();
@@ -579,14 +558,5 @@ mod tests {
         is_send::<Shared>();
         fn task_is_send<F: std::future::Future<Output = ()> + Send>(_: fn(Healing) -> F) {}
         task_is_send(heal_task);
-    }
-
-    #[test]
-    fn jitter_is_in_unit_interval_and_varies() {
-        let mut state = 0x9e37_79b9_7f4a_7c15;
-        let draws: Vec<f64> = (0..1000).map(|_| next_random(&mut state)).collect();
-        assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
-        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
-        assert!((0.4..0.6).contains(&mean), "mean {mean}");
     }
 }

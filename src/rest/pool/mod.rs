@@ -162,6 +162,13 @@ impl Backoff {
     fn jittered(&self, d: Duration, unit: f64) -> Duration {
         d.mul_f64(1.0 - self.jitter * unit)
     }
+
+    /// `d` shortened by a random fraction of at most `jitter`: in `(d * (1 - jitter), d]`.
+    /// The unit comes from `rand`'s thread-local generator (enough to spread reconnects;
+    /// not for anything secret).
+    fn jittered_at_random(&self, d: Duration) -> Duration {
+        self.jittered(d, rand::random::<f64>())
+    }
 }
 
 /// How a pool heals dead slots; decided at build time from what the runtime can spawn.
