@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::core::{Config, Core, Shared, probe_mode};
+use super::core::Core;
+use super::heal::{Config, Shared, probe_mode};
 use super::{AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode};
 use crate::proto::http::request::write_header;
 use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};

@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use super::heal::{Healing, Shared, heal_task};
 use super::*;
 use crate::rt::Runtime;
 
@@ -78,6 +79,15 @@ fn backoff_grows_to_its_max_and_jitter_only_shortens() {
         Backoff::new(Duration::from_secs(2), Duration::ZERO).max(),
         Duration::from_secs(2)
     );
+}
+
+#[test]
+fn healing_tasks_are_send() {
+    fn is_send<T: Send>() {}
+    is_send::<Healing>();
+    is_send::<Shared>();
+    fn task_is_send<F: std::future::Future<Output = ()> + Send>(_: fn(Healing) -> F) {}
+    task_is_send(heal_task);
 }
 
 #[test]
