@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail, ensure};
 use futures::future::{Either, select};
 use nexus_async_net::rest::{
-    AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode, PoolStats, RestError,
-    pool::PoolBuilder,
+    AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode, PoolBuilder, PoolStats,
+    RestError,
 };
 use nexus_async_net::rt::{self, Runtime};
 
