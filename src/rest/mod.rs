@@ -11,6 +11,11 @@
 //!   `futures_io::AsyncRead + AsyncWrite + Unpin` transport, keeps the connection alive,
 //!   retires it when the server says so, and poisons it when a request fails or is
 //!   cancelled midway. [`HttpConnectionBuilder`] connects by URL over TCP or TLS.
+//! - [`ClientPool`] (one thread) and [`AtomicClientPool`] (any number) keep `connections`
+//!   keep-alive [`ClientSlot`]s and lend them as [`PooledSlot`] / [`AtomicPooledSlot`];
+//!   dead connections heal in the background with [`Backoff`]. Built with
+//!   [`ClientPoolBuilder`] / [`AtomicClientPoolBuilder`]; `docs/client-pool.md` and
+//!   `docs/reconnect.md` describe them.
 //!
 //! `docs/http.md` describes the design: the allocation-free request path, poisoning,
 //! keep-alive rules, limits and defaults.
@@ -54,7 +59,7 @@
 
 mod connection;
 mod error;
-pub mod pool;
+mod pool;
 mod request;
 mod response;
 
@@ -63,7 +68,7 @@ pub use connection::{ClientConnection, HttpConnection, HttpConnectionBuilder};
 pub use error::RestError;
 pub use pool::{
     AtomicClientPool, AtomicClientPoolBuilder, AtomicPooledSlot, Backoff, ClientPool,
-    ClientPoolBuilder, ClientSlot, HealingMode, PoolStats, PooledSlot,
+    ClientPoolBuilder, ClientSlot, DEFAULT_ACQUIRE_TIMEOUT, HealingMode, PoolStats, PooledSlot,
 };
 // The sans-IO request writer and response reader live in `proto::http`; this is their one
 // public path.

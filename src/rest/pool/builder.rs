@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::core::{Config, Core, Shared, probe_mode};
+use super::core::Core;
+use super::heal::{Config, Shared, probe_mode};
 use super::{AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode};
 use crate::connect::{ConnectOptions, connect_setters};
 use crate::proto::http::request::write_header;
@@ -18,7 +19,7 @@ use crate::rest::error::RestError;
 use crate::rest::request::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
 use crate::rest::response::{DEFAULT_RESPONSE_BUFFER_CAPACITY, ResponseReader};
 
-pub use crate::connect::DEFAULT_CONNECT_TIMEOUT;
+use crate::connect::DEFAULT_CONNECT_TIMEOUT;
 
 /// The default time [`ClientPool::acquire`] waits for a slot.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);

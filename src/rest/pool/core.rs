@@ -1,357 +1,15 @@
-//! The machinery both pools share: slots, the shared state healing tasks report to, the
-//! healing task itself, and the acquire/release algorithm generic over the free list.
+//! The one acquire/release algorithm both pools run, generic over the free list
+//! ([`free`](super::free)); dead slots go to [`heal`](super::heal).
 
-// Slots are boxed: a `ClientSlot` is several hundred bytes, and acquire/release should
-// move a pointer, not the slot (clippy::vec_box assumes the opposite).
-#![allow(clippy::vec_box)]
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use std::hash::{BuildHasher, RandomState};
-use std::mem;
-use std::pin::pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
-
-use event_listener::{Event, IntoNotification};
-use futures_util::future::select;
-
-use super::{Backoff, ClientSlot, HealingMode, PoolStats};
-use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};
+use super::free::FreeList;
+use super::heal::{self, HealingMode, Shared};
+use super::{ClientSlot, PoolStats};
+use crate::rest::connection::ClientConnection;
 use crate::rest::error::RestError;
-use crate::rt::Runtime;
-
-/// What a pool was built with; shared by the pool and its healing tasks.
-#[derive(Debug)]
-pub(crate) struct Config {
-    pub(crate) url: String,
-    /// Carries TLS, socket options, the connect and read timeouts and the runtime.
-    pub(crate) connector: HttpConnectionBuilder,
-    pub(crate) runtime: Runtime,
-    pub(crate) backoff: Backoff,
-    pub(crate) idle_timeout: Option<Duration>,
-    pub(crate) acquire_timeout: Duration,
-    pub(crate) connections: usize,
-}
-
-impl Config {
-    /// One connection attempt, bounded by the connect timeout.
-    pub(crate) async fn connect(&self) -> Result<ClientConnection, RestError> {
-        self.connector.clone().connect(&self.url).await
-    }
-}
-
-/// The shared free list.
-#[derive(Debug)]
-struct Free {
-    slots: Vec<Box<ClientSlot>>,
-    /// `acquire` calls registered as waiting. Kept under the same lock as `slots`, so a
-    /// release that reads 0 here happened before the waiter's registration, and the
-    /// waiter's re-check after registering sees the released slot: no wake-up is lost,
-    /// and a release with nobody waiting skips the notification entirely.
-    waiters: usize,
-}
-
-/// A slot waiting for an inline reconnect (no spawner), with its backoff state.
-#[derive(Debug)]
-struct Dead {
-    slot: Box<ClientSlot>,
-    /// When the next attempt may start.
-    not_before: Instant,
-    /// The delay to wait after the next failed attempt.
-    delay: Duration,
-}
-
-/// State shared by a pool and its healing tasks (`Send + Sync` for both pools: healing
-/// tasks may run on other threads).
-#[derive(Debug)]
-pub struct Shared {
-    pub(crate) config: Config,
-    /// Healthy slots and the number of waiting acquirers, under one lock. The free list
-    /// itself for `AtomicClientPool`; for `ClientPool`, the mailbox where healed slots
-    /// wait until the owning thread adopts them.
-    free: Mutex<Free>,
-    /// `free.slots.len()`, readable without the lock.
-    free_len: AtomicUsize,
-    /// `free.waiters`, readable without the lock (by `ClientPool`'s release, on the thread
-    /// that also registers its waiters).
-    waiters: AtomicUsize,
-    /// Slots that heal inline in `acquire` (no spawner, or a spawn that failed).
-    dead: Mutex<Vec<Dead>>,
-    /// Notified when a slot is returned, healed or becomes ready for an inline attempt.
-    available: Event,
-    /// Notified once, when the pool is dropped: healing tasks stop.
-    shutdown: Event,
-    closed: AtomicBool,
-    /// Slots away for healing (in a task or on the dead list).
-    healing: AtomicUsize,
-    reconnects: AtomicU64,
-    failed_connects: AtomicU64,
-    last_error: Mutex<Option<String>>,
-    /// Distinguishes jitter sequences between tasks.
-    seed: AtomicU64,
-}
-
-/// Locks a mutex, ignoring poisoning: the data (a list of slots, a string) stays
-/// consistent even if a holder panicked, and pools must not panic.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Shared {
-    pub(crate) fn new(config: Config) -> Self {
-        let n = config.connections;
-        Self {
-            config,
-            free: Mutex::new(Free {
-                slots: Vec::with_capacity(n),
-                waiters: 0,
-            }),
-            free_len: AtomicUsize::new(0),
-            waiters: AtomicUsize::new(0),
-            dead: Mutex::new(Vec::with_capacity(n)),
-            available: Event::new(),
-            shutdown: Event::new(),
-            closed: AtomicBool::new(false),
-            healing: AtomicUsize::new(0),
-            reconnects: AtomicU64::new(0),
-            failed_connects: AtomicU64::new(0),
-            last_error: Mutex::new(None),
-            seed: AtomicU64::new(0),
-        }
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn pop_free(&self) -> Option<Box<ClientSlot>> {
-        let mut free = lock(&self.free);
-        let slot = free.slots.pop();
-        self.free_len.store(free.slots.len(), Ordering::Relaxed);
-        slot
-    }
-
-    /// Pushes a slot and wakes one waiter if any is registered.
-    pub(crate) fn push_free(&self, slot: Box<ClientSlot>) {
-        let waiters = {
-            let mut free = lock(&self.free);
-            free.slots.push(slot);
-            self.free_len.store(free.slots.len(), Ordering::Relaxed);
-            free.waiters
-        };
-        if waiters > 0 {
-            self.wake_one();
-        }
-    }
-
-    /// Wakes one waiter of a `ClientPool` after a release on its own thread (where its
-    /// waiters register, so the relaxed read sees every registration).
-    pub(crate) fn wake_local(&self) {
-        if self.waiters.load(Ordering::Relaxed) > 0 {
-            self.wake_one();
-        }
-    }
-
-    /// Registers an `acquire` as waiting until the guard drops.
-    fn register_waiter(&self) -> Waiting<'_> {
-        let mut free = lock(&self.free);
-        free.waiters += 1;
-        self.waiters.store(free.waiters, Ordering::Relaxed);
-        Waiting(self)
-    }
-
-    /// Moves every slot of the shared list into `into` (which has room for all slots).
-    pub(crate) fn drain_free_into(&self, into: &mut Vec<Box<ClientSlot>>) {
-        if self.free_len.load(Ordering::Relaxed) == 0 {
-            return;
-        }
-        let mut free = lock(&self.free);
-        into.append(&mut free.slots);
-        self.free_len.store(0, Ordering::Relaxed);
-    }
-
-    pub(crate) fn free_len(&self) -> usize {
-        self.free_len.load(Ordering::Relaxed)
-    }
-
-    fn record_failure(&self, e: &RestError) {
-        self.failed_connects.fetch_add(1, Ordering::Relaxed);
-        *lock(&self.last_error) = Some(e.to_string());
-    }
-
-    pub(crate) fn last_error(&self) -> Option<String> {
-        lock(&self.last_error).clone()
-    }
-
-    /// A healed slot rejoins the healthy ones and wakes one waiter.
-    fn rejoin(&self, mut slot: Box<ClientSlot>) {
-        slot.idle_since = None;
-        self.reconnects.fetch_add(1, Ordering::Relaxed);
-        self.healing.fetch_sub(1, Ordering::Relaxed);
-        self.push_free(slot);
-    }
-
-    /// Wakes one more waiter (an *additional* notification: a second slot returned while
-    /// the first waiter has not run yet wakes a second waiter; a notified waiter that gives
-    /// up passes its notification on). Ordering comes from the `free` lock (see
-    /// [`Free::waiters`]), so the notification needs no fence of its own.
-    fn wake_one(&self) {
-        self.available.notify(1.additional().relaxed());
-    }
-
-    fn push_dead(&self, slot: Box<ClientSlot>, not_before: Instant, delay: Duration) {
-        lock(&self.dead).push(Dead {
-            slot,
-            not_before,
-            delay,
-        });
-        // A waiting `acquire` may be the one to run the attempt.
-        self.wake_one();
-    }
-
-    /// Takes a dead slot whose next attempt may start now.
-    fn take_dead(&self, now: Instant) -> Option<Dead> {
-        let mut dead = lock(&self.dead);
-        let i = dead.iter().position(|d| d.not_before <= now)?;
-        Some(dead.swap_remove(i))
-    }
-
-    /// When the earliest dead slot's next attempt may start.
-    fn next_dead(&self) -> Option<Instant> {
-        lock(&self.dead).iter().map(|d| d.not_before).min()
-    }
-
-    /// Stops healing: tasks end at their next await point and drop their slots.
-    pub(crate) fn close(&self) -> Vec<Box<ClientSlot>> {
-        self.closed.store(true, Ordering::Release);
-        self.shutdown.notify(usize::MAX);
-        lock(&self.dead).clear();
-        let mut free = lock(&self.free);
-        self.free_len.store(0, Ordering::Relaxed);
-        mem::take(&mut free.slots)
-    }
-
-    fn jitter_seed(&self) -> u64 {
-        let n = self.seed.fetch_add(1, Ordering::Relaxed);
-        RandomState::new().hash_one(n) | 1
-    }
-}
-
-/// An `acquire` registered as waiting; unregisters on drop (also when cancelled).
-struct Waiting<'a>(&'a Shared);
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        let mut free = lock(&self.0.free);
-        free.waiters -= 1;
-        self.0.waiters.store(free.waiters, Ordering::Relaxed);
-    }
-}
-
-/// Owns a slot while it heals. If the healing future is dropped early (a failed spawn, a
-/// runtime shutting down, a cancelled inline attempt) the slot goes to the dead list, so
-/// it is never lost; once the pool is closed it is dropped instead.
-pub(crate) struct Healing {
-    shared: Arc<Shared>,
-    slot: Option<Box<ClientSlot>>,
-    delay: Duration,
-}
-
-impl Healing {
-    fn new(shared: Arc<Shared>, slot: Box<ClientSlot>, delay: Duration) -> Self {
-        Self {
-            shared,
-            slot: Some(slot),
-            delay,
-        }
-    }
-
-    /// One connection attempt. On success the slot holds the new connection and is
-    /// returned; on failure the error is recorded and the backoff advances.
-    async fn attempt(&mut self) -> Result<Box<ClientSlot>, RestError> {
-        match self.shared.config.connect().await {
-            Ok(conn) => {
-                let mut slot = self.slot.take().ok_or(RestError::ConnectionPoisoned)?;
-                slot.conn = Some(conn);
-                Ok(slot)
-            }
-            Err(e) => {
-                self.shared.record_failure(&e);
-                Err(e)
-            }
-        }
-    }
-
-    /// Reconnects until it succeeds, sleeping a jittered, growing delay between attempts.
-    async fn run(mut self) {
-        let mut rng = self.shared.jitter_seed();
-        loop {
-            if self.shared.is_closed() {
-                return;
-            }
-            if let Ok(slot) = self.attempt().await {
-                self.shared.rejoin(slot);
-                return;
-            }
-            let backoff = &self.shared.config.backoff;
-            let wait = backoff.jittered(self.delay, next_random(&mut rng));
-            self.delay = backoff.next(self.delay);
-            self.shared.config.runtime.sleep(wait).await;
-        }
-    }
-}
-
-impl Drop for Healing {
-    fn drop(&mut self) {
-        let Some(slot) = self.slot.take() else {
-            return;
-        };
-        if self.shared.is_closed() {
-            return;
-        }
-        let now = self.shared.config.runtime.now();
-        self.shared.push_dead(slot, now, self.delay);
-    }
-}
-
-/// The background healing task: reconnects `slot` until it succeeds or the pool is
-/// dropped, whichever comes first. `Send`, so any spawner can run it.
-async fn heal_task(healing: Healing) {
-    let shared = Arc::clone(&healing.shared);
-    let stop = shared.shutdown.listen();
-    if shared.is_closed() {
-        return;
-    }
-    let work = pin!(healing.run());
-    // Dropping `work` drops the slot; `Healing::drop` sees the pool closed.
-    let _ = select(stop, work).await;
-}
-
-/// xorshift64: enough to spread reconnects; not for anything secret.
-fn next_random(state: &mut u64) -> f64 {
-    let mut x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    (x >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// Where a pool keeps its healthy, free slots: the part that differs between
-/// [`ClientPool`](super::ClientPool) and [`AtomicClientPool`](super::AtomicClientPool).
-pub trait FreeList: sealed::Sealed {}
-
-pub(crate) mod sealed {
-    use super::{ClientSlot, Shared};
-
-    pub trait Sealed {
-        fn with_capacity(n: usize) -> Self;
-        fn pop(&self, shared: &Shared) -> Option<Box<ClientSlot>>;
-        fn push(&self, shared: &Shared, slot: Box<ClientSlot>);
-        fn len(&self, shared: &Shared) -> usize;
-        fn drain(&self) -> Vec<Box<ClientSlot>>;
-    }
-}
 
 /// The acquire/release/heal algorithm over a free list.
 pub(crate) struct Core<F: FreeList> {
@@ -366,14 +24,14 @@ impl<F: FreeList> Core<F> {
         let free = F::with_capacity(shared.config.connections);
         let shared = Arc::new(shared);
         for slot in slots {
-            free.push(&shared, slot);
+            free.push(&shared.free, slot);
         }
         Self { shared, free, mode }
     }
 
     pub(crate) fn try_acquire(&self) -> Option<Box<ClientSlot>> {
         loop {
-            let slot = self.free.pop(&self.shared)?;
+            let slot = self.free.pop(&self.shared.free)?;
             if self.is_healthy(&slot) {
                 return Some(slot);
             }
@@ -414,7 +72,8 @@ impl<F: FreeList> Core<F> {
             if let Some(dead) = self.shared.take_dead(now) {
                 // Boxed: the connect future is large and only inline healing needs it;
                 // the `acquire` future stays small.
-                if let Some(slot) = Box::pin(self.heal_inline(dead, deadline)).await {
+                if let Some(slot) = Box::pin(heal::heal_inline(&self.shared, dead, deadline)).await
+                {
                     return Ok(slot);
                 }
                 continue;
@@ -423,9 +82,9 @@ impl<F: FreeList> Core<F> {
                 return Err(RestError::AcquireTimeout);
             }
             if waiting.is_none() {
-                waiting = Some(self.shared.register_waiter());
+                waiting = Some(self.shared.free.register_waiter());
             }
-            let listener = self.shared.available.listen();
+            let listener = self.shared.free.listen();
             // A slot may have come back, or a dead one become due, before `listen`.
             if let Some(slot) = self.try_acquire() {
                 return Ok(slot);
@@ -442,33 +101,6 @@ impl<F: FreeList> Core<F> {
         }
     }
 
-    /// One inline reconnect attempt, within the acquire deadline. The slot is the caller's
-    /// on success; on failure (or cancellation) it returns to the dead list.
-    async fn heal_inline(&self, dead: Dead, deadline: Option<Instant>) -> Option<Box<ClientSlot>> {
-        let runtime = &self.shared.config.runtime;
-        let mut healing = Healing::new(Arc::clone(&self.shared), dead.slot, dead.delay);
-        match runtime.timeout_at(deadline, healing.attempt()).await {
-            Ok(Ok(mut slot)) => {
-                slot.idle_since = None;
-                self.shared.reconnects.fetch_add(1, Ordering::Relaxed);
-                self.shared.healing.fetch_sub(1, Ordering::Relaxed);
-                Some(slot)
-            }
-            Ok(Err(_)) | Err(_) => {
-                let backoff = &self.shared.config.backoff;
-                let mut rng = self.shared.jitter_seed();
-                let wait = backoff.jittered(healing.delay, next_random(&mut rng));
-                healing.delay = backoff.next(healing.delay);
-                if let Some(slot) = healing.slot.take() {
-                    let now = runtime.now();
-                    let not_before = now.checked_add(wait).unwrap_or(now);
-                    self.shared.push_dead(slot, not_before, healing.delay);
-                }
-                None
-            }
-        }
-    }
-
     /// One inline reconnect attempt for every dead slot that is due; healed slots join
     /// the free list. Returns how many healed.
     pub(crate) async fn maintain(&self) -> usize {
@@ -477,8 +109,8 @@ impl<F: FreeList> Core<F> {
         // A failed attempt is due again only after its backoff, i.e. after `now`: the loop
         // ends.
         while let Some(dead) = self.shared.take_dead(now) {
-            if let Some(slot) = Box::pin(self.heal_inline(dead, None)).await {
-                self.free.push(&self.shared, slot);
+            if let Some(slot) = Box::pin(heal::heal_inline(&self.shared, dead, None)).await {
+                self.free.push(&self.shared.free, slot);
                 healed += 1;
             }
         }
@@ -494,37 +126,17 @@ impl<F: FreeList> Core<F> {
         if self.shared.config.idle_timeout.is_some() {
             slot.idle_since = Some(self.shared.config.runtime.now());
         }
-        self.free.push(&self.shared, slot);
+        self.free.push(&self.shared.free, slot);
     }
 
-    /// Sends a dead slot to healing: a background task, or the dead list for inline
-    /// healing in `acquire`.
-    fn heal(&self, mut slot: Box<ClientSlot>) {
-        if self.shared.is_closed() {
-            return;
-        }
-        // The old connection is closed now (dropping it closes the socket), not when the
-        // replacement arrives.
-        slot.conn = None;
-        self.shared.healing.fetch_add(1, Ordering::Relaxed);
-        let initial = self.shared.config.backoff.initial;
-        let healing = Healing::new(Arc::clone(&self.shared), slot, initial);
-        let runtime = &self.shared.config.runtime;
-        // A failed spawn drops the task unpolled; `Healing::drop` then puts the slot on
-        // the dead list, where `acquire` heals it inline.
-        let _ = match self.mode {
-            HealingMode::Local => runtime.spawn_local(heal_task(healing)),
-            HealingMode::Spawned => runtime.spawn(heal_task(healing)),
-            HealingMode::Inline => {
-                drop(healing);
-                Ok(())
-            }
-        };
+    /// Sends a dead slot to healing, the way this pool's runtime allows.
+    fn heal(&self, slot: Box<ClientSlot>) {
+        heal::start(&self.shared, self.mode, slot);
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
         let total = self.shared.config.connections;
-        let idle = self.free.len(&self.shared);
+        let idle = self.free.len(&self.shared.free);
         let healing = self.shared.healing.load(Ordering::Relaxed);
         PoolStats {
             connections: total,
@@ -555,38 +167,41 @@ impl<F: FreeList> Drop for Core<F> {
     }
 }
 
-/// Decides at build time how dead slots heal, by spawning a no-op: a runtime that cannot
-/// spawn is found now, not at the first dead slot.
-pub(crate) fn probe_mode(runtime: &Runtime, local: bool) -> HealingMode {
-    // `local` futures are `!Send`-capable; ours are `Send`, so either spawn runs them.
-    if local && runtime.spawn_local(async {}).is_ok() {
-        return HealingMode::Local;
-    }
-    if runtime.spawn(async {}).is_ok() {
-        return HealingMode::Spawned;
-    }
-    HealingMode::Inline
+/// A slot on loan from a pool; returns to it when dropped (a dead one goes to healing).
+/// The public guards (`PooledSlot`, `AtomicPooledSlot`) wrap it.
+pub(crate) struct Loan<'a, F: FreeList> {
+    core: &'a Core<F>,
+    slot: Option<Box<ClientSlot>>,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn healing_tasks_are_send() {
-        fn is_send<T: Send>() {}
-        is_send::<Healing>();
-        is_send::<Shared>();
-        fn task_is_send<F: std::future::Future<Output = ()> + Send>(_: fn(Healing) -> F) {}
-        task_is_send(heal_task);
+impl<'a, F: FreeList> Loan<'a, F> {
+    pub(crate) fn new(core: &'a Core<F>, slot: Box<ClientSlot>) -> Self {
+        Self {
+            core,
+            slot: Some(slot),
+        }
     }
+}
 
-    #[test]
-    fn jitter_is_in_unit_interval_and_varies() {
-        let mut state = 0x9e37_79b9_7f4a_7c15;
-        let draws: Vec<f64> = (0..1000).map(|_| next_random(&mut state)).collect();
-        assert!(draws.iter().all(|x| (0.0..1.0).contains(x)));
-        let mean = draws.iter().sum::<f64>() / draws.len() as f64;
-        assert!((0.4..0.6).contains(&mean), "mean {mean}");
+impl<F: FreeList> Deref for Loan<'_, F> {
+    type Target = ClientSlot;
+
+    fn deref(&self) -> &ClientSlot {
+        // Some from construction until drop.
+        self.slot.as_deref().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<F: FreeList> DerefMut for Loan<'_, F> {
+    fn deref_mut(&mut self) -> &mut ClientSlot {
+        self.slot.as_deref_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl<F: FreeList> Drop for Loan<'_, F> {
+    fn drop(&mut self) {
+        if let Some(slot) = self.slot.take() {
+            self.core.release(slot);
+        }
     }
 }

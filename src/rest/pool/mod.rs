@@ -17,19 +17,17 @@
 
 mod builder;
 mod core;
+mod free;
+mod heal;
 
-use std::cell::RefCell;
 use std::fmt;
-use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
-use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-pub use self::builder::{
-    AtomicClientPoolBuilder, ClientPoolBuilder, DEFAULT_ACQUIRE_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
-};
-pub use self::core::FreeList;
-use self::core::{Core, Shared, sealed};
+pub use self::builder::{AtomicClientPoolBuilder, ClientPoolBuilder, DEFAULT_ACQUIRE_TIMEOUT};
+use self::core::{Core, Loan};
+use self::free::{AtomicFreeList, LocalFreeList};
+pub use self::heal::{Backoff, HealingMode};
 use super::connection::{ClientConnection, HttpConnection};
 use super::error::RestError;
 use super::request::RequestWriter;
@@ -89,94 +87,6 @@ impl fmt::Debug for ClientSlot {
     }
 }
 
-/// Reconnect delays: the first retry after `initial`, each next one `multiplier` times
-/// longer up to `max`, each shortened by a random fraction up to `jitter` so that slots
-/// (and clients) do not reconnect in lockstep.
-///
-/// The first attempt after a connection dies starts at once. Default: 100 ms initial,
-/// 5 s max, multiplier 2, jitter 0.2.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Backoff {
-    initial: Duration,
-    max: Duration,
-    multiplier: f64,
-    jitter: f64,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self::new(Duration::from_millis(100), Duration::from_secs(5))
-    }
-}
-
-impl Backoff {
-    /// Delays from `initial` doubling up to `max` (`max` below `initial` is raised to it).
-    pub fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            initial,
-            max: max.max(initial),
-            multiplier: 2.0,
-            jitter: 0.2,
-        }
-    }
-
-    /// Growth factor per failed attempt (clamped to 1.0..=16.0).
-    pub fn multiplier(mut self, m: f64) -> Self {
-        self.multiplier = if m.is_finite() {
-            m.clamp(1.0, 16.0)
-        } else {
-            2.0
-        };
-        self
-    }
-
-    /// Fraction of each delay that may be cut at random (clamped to 0.0..=1.0; 0 turns
-    /// jitter off).
-    pub fn jitter(mut self, j: f64) -> Self {
-        self.jitter = if j.is_finite() {
-            j.clamp(0.0, 1.0)
-        } else {
-            0.0
-        };
-        self
-    }
-
-    /// The delay after the first failed attempt.
-    pub fn initial(&self) -> Duration {
-        self.initial
-    }
-
-    /// The longest delay.
-    pub fn max(&self) -> Duration {
-        self.max
-    }
-
-    /// The delay that follows `d`.
-    fn next(&self, d: Duration) -> Duration {
-        Duration::try_from_secs_f64(d.as_secs_f64() * self.multiplier)
-            .map_or(self.max, |next| next.min(self.max))
-    }
-
-    /// `d` shortened by `jitter * unit` (`unit` in `0.0..1.0`).
-    fn jittered(&self, d: Duration, unit: f64) -> Duration {
-        d.mul_f64(1.0 - self.jitter * unit)
-    }
-}
-
-/// How a pool heals dead slots; decided at build time from what the runtime can spawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum HealingMode {
-    /// Background tasks on the current thread (`Spawner::spawn_local`); `ClientPool` only.
-    Local,
-    /// Background tasks through `Spawner::spawn`.
-    Spawned,
-    /// No spawner: `acquire` reconnects dead slots itself (one attempt at a time, with the
-    /// same backoff). `try_acquire` never does: a pool used only through `try_acquire`
-    /// calls `maintain` from a loop of its own.
-    Inline,
-}
-
 /// A snapshot of a pool's counters. Each field is read with one relaxed atomic load (or a
 /// `RefCell` read for [`ClientPool`]); the fields are not read atomically together.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -196,121 +106,47 @@ pub struct PoolStats {
     pub failed_connects: u64,
 }
 
-/// A slot on loan from a pool; returns to it when dropped (a dead one goes to healing).
-///
-/// Dereferences to [`ClientSlot`]. Borrows the pool, so the pool outlives its loans.
-#[must_use = "a slot returns to the pool as soon as the guard is dropped"]
-pub struct Pooled<'a, F: FreeList> {
-    core: &'a Core<F>,
-    slot: Option<Box<ClientSlot>>,
-}
+macro_rules! guard {
+    ($(#[$doc:meta])* $guard:ident, $free:ty) => {
+        $(#[$doc])*
+        ///
+        /// Dereferences to [`ClientSlot`]; returns the slot to the pool when dropped (a dead
+        /// one goes to healing). Borrows the pool, so the pool outlives its loans.
+        #[must_use = "a slot returns to the pool as soon as the guard is dropped"]
+        pub struct $guard<'a>(Loan<'a, $free>);
 
-/// A slot on loan from a [`ClientPool`].
-pub type PooledSlot<'a> = Pooled<'a, LocalFreeList>;
-/// A slot on loan from an [`AtomicClientPool`].
-pub type AtomicPooledSlot<'a> = Pooled<'a, AtomicFreeList>;
+        impl Deref for $guard<'_> {
+            type Target = ClientSlot;
 
-impl<F: FreeList> Deref for Pooled<'_, F> {
-    type Target = ClientSlot;
-
-    fn deref(&self) -> &ClientSlot {
-        // Some from construction until drop.
-        self.slot.as_deref().unwrap_or_else(|| unreachable!())
-    }
-}
-
-impl<F: FreeList> DerefMut for Pooled<'_, F> {
-    fn deref_mut(&mut self) -> &mut ClientSlot {
-        self.slot.as_deref_mut().unwrap_or_else(|| unreachable!())
-    }
-}
-
-impl<F: FreeList> Drop for Pooled<'_, F> {
-    fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            self.core.release(slot);
+            fn deref(&self) -> &ClientSlot {
+                &self.0
+            }
         }
-    }
-}
 
-impl<F: FreeList> fmt::Debug for Pooled<'_, F> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self, f)
-    }
-}
-
-/// The free list of a [`ClientPool`]: a plain vector on the owning thread. Slots healed by
-/// background tasks wait in a shared mailbox and are adopted when the vector runs empty.
-#[derive(Debug)]
-pub struct LocalFreeList {
-    slots: RefCell<Vec<Box<ClientSlot>>>,
-    _not_send: PhantomData<Rc<()>>,
-}
-
-impl FreeList for LocalFreeList {}
-
-impl sealed::Sealed for LocalFreeList {
-    fn with_capacity(n: usize) -> Self {
-        Self {
-            slots: RefCell::new(Vec::with_capacity(n)),
-            _not_send: PhantomData,
+        impl DerefMut for $guard<'_> {
+            fn deref_mut(&mut self) -> &mut ClientSlot {
+                &mut self.0
+            }
         }
-    }
 
-    fn pop(&self, shared: &Shared) -> Option<Box<ClientSlot>> {
-        let mut slots = self.slots.borrow_mut();
-        if let Some(slot) = slots.pop() {
-            return Some(slot);
+        impl fmt::Debug for $guard<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&**self, f)
+            }
         }
-        shared.drain_free_into(&mut slots);
-        slots.pop()
-    }
-
-    fn push(&self, shared: &Shared, slot: Box<ClientSlot>) {
-        self.slots.borrow_mut().push(slot);
-        shared.wake_local();
-    }
-
-    fn len(&self, shared: &Shared) -> usize {
-        self.slots.borrow().len() + shared.free_len()
-    }
-
-    fn drain(&self) -> Vec<Box<ClientSlot>> {
-        std::mem::take(&mut *self.slots.borrow_mut())
-    }
+    };
 }
 
-/// The free list of an [`AtomicClientPool`]: a LIFO vector under a mutex, shared with the
-/// healing tasks. One short critical section per acquire and per release; a slot is in the
-/// vector or with exactly one owner, so it can never be handed out twice (no ABA).
-#[derive(Debug)]
-pub struct AtomicFreeList {
-    _private: (),
-}
-
-impl FreeList for AtomicFreeList {}
-
-impl sealed::Sealed for AtomicFreeList {
-    fn with_capacity(_: usize) -> Self {
-        Self { _private: () }
-    }
-
-    fn pop(&self, shared: &Shared) -> Option<Box<ClientSlot>> {
-        shared.pop_free()
-    }
-
-    fn push(&self, shared: &Shared, slot: Box<ClientSlot>) {
-        shared.push_free(slot);
-    }
-
-    fn len(&self, shared: &Shared) -> usize {
-        shared.free_len()
-    }
-
-    fn drain(&self) -> Vec<Box<ClientSlot>> {
-        Vec::new()
-    }
-}
+guard!(
+    /// A slot on loan from a [`ClientPool`] (`!Send`, like the pool).
+    PooledSlot,
+    LocalFreeList
+);
+guard!(
+    /// A slot on loan from an [`AtomicClientPool`] (`Send`).
+    AtomicPooledSlot,
+    AtomicFreeList
+);
 
 macro_rules! pool_methods {
     ($guard:ident) => {
@@ -318,10 +154,9 @@ macro_rules! pool_methods {
         /// Dead slots met on the way are sent to healing and skipped. `None` when every
         /// slot is in use or healing — on the trading hot path, fail fast.
         pub fn try_acquire(&self) -> Option<$guard<'_>> {
-            self.core.try_acquire().map(|slot| Pooled {
-                core: &self.core,
-                slot: Some(slot),
-            })
+            self.core
+                .try_acquire()
+                .map(|slot| $guard(Loan::new(&self.core, slot)))
         }
 
         /// A healthy slot, waiting for one to be returned or healed (woken by
@@ -338,10 +173,7 @@ macro_rules! pool_methods {
         /// the slot returns to the ones waiting to heal.
         pub async fn acquire(&self) -> Result<$guard<'_>, RestError> {
             let slot = self.core.acquire().await?;
-            Ok(Pooled {
-                core: &self.core,
-                slot: Some(slot),
-            })
+            Ok($guard(Loan::new(&self.core, slot)))
         }
 
         /// Reconnects, now, every slot waiting for an inline reconnect whose backoff has
