@@ -61,7 +61,6 @@ mod connection;
 mod error;
 mod pool;
 mod request;
-mod response;
 
 pub use crate::proto::http::{Limits, Method, ParseError};
 pub use connection::{ClientConnection, HttpConnection, HttpConnectionBuilder};

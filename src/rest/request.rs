@@ -5,8 +5,7 @@
 //! it parses the URL with the connection layer's `Target`.
 
 use super::error::RestError;
-// The moved items, for the `rest` modules that still import them from here.
-pub(crate) use crate::proto::http::writer::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
+use crate::proto::http::writer::RequestWriter;
 
 impl RequestWriter {
     /// A writer for the server of `url` (`http://` or `https://`): the `Host` header comes

@@ -13,11 +13,11 @@ use super::core::Core;
 use super::heal::{Config, Shared, probe_mode};
 use super::{AtomicClientPool, Backoff, ClientPool, ClientSlot, HealingMode};
 use crate::connect::{ConnectOptions, connect_setters};
+use crate::proto::http::reader::{DEFAULT_RESPONSE_BUFFER_CAPACITY, ResponseReader};
 use crate::proto::http::request::write_header;
+use crate::proto::http::writer::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
 use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};
 use crate::rest::error::RestError;
-use crate::rest::request::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
-use crate::rest::response::{DEFAULT_RESPONSE_BUFFER_CAPACITY, ResponseReader};
 
 use crate::connect::DEFAULT_CONNECT_TIMEOUT;
 

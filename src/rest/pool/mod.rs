@@ -30,8 +30,8 @@ use self::free::{AtomicFreeList, LocalFreeList};
 pub use self::heal::{Backoff, HealingMode};
 use super::connection::{ClientConnection, HttpConnection};
 use super::error::RestError;
-use super::request::RequestWriter;
-use super::response::ResponseReader;
+use crate::proto::http::reader::ResponseReader;
+use crate::proto::http::writer::RequestWriter;
 
 /// One pooled connection with its request writer and response reader.
 ///
