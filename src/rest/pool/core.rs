@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 
 use super::free::FreeList;
 use super::heal::{self, HealingMode, Shared};
-use super::{ClientSlot, PoolStats};
+use super::slot::{ClientSlot, PoolStats};
 use crate::rest::connection::ClientConnection;
 use crate::rest::error::RestError;
 

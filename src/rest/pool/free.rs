@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use event_listener::{Event, EventListener, IntoNotification};
 
-use super::ClientSlot;
+use super::slot::ClientSlot;
 
 /// Locks a mutex, ignoring poisoning: the data (a list of slots, a string) stays
 /// consistent even if a holder panicked, and pools must not panic.

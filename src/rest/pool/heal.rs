@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use event_listener::Event;
 use futures_util::future::select;
 
-use super::ClientSlot;
 use super::free::{SharedFree, lock};
+use super::slot::ClientSlot;
 use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};
 use crate::rest::error::RestError;
 use crate::rt::Runtime;
