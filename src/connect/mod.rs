@@ -250,31 +250,27 @@ mod errors {
     use crate::rest::RestError;
     use crate::ws::WsError;
 
-    impl From<ConnectError> for WsError {
-        fn from(e: ConnectError) -> Self {
-            match e {
-                ConnectError::Io(e) => Self::Io(e),
-                #[cfg(feature = "tls")]
-                ConnectError::Tls(e) => e.into(),
-                #[cfg(not(feature = "tls"))]
-                ConnectError::TlsNotEnabled => Self::TlsNotEnabled,
-                ConnectError::Timeout => Self::Timeout("connect"),
+    /// `From<ConnectError>` for an error type with `Io`, `TlsError` conversion and
+    /// `TlsNotEnabled`, naming the variant a connect timeout becomes.
+    macro_rules! from_connect_error {
+        ($ty:ident, $timeout:expr) => {
+            impl From<ConnectError> for $ty {
+                fn from(e: ConnectError) -> Self {
+                    match e {
+                        ConnectError::Io(e) => Self::Io(e),
+                        #[cfg(feature = "tls")]
+                        ConnectError::Tls(e) => e.into(),
+                        #[cfg(not(feature = "tls"))]
+                        ConnectError::TlsNotEnabled => Self::TlsNotEnabled,
+                        ConnectError::Timeout => $timeout,
+                    }
+                }
             }
-        }
+        };
     }
 
-    impl From<ConnectError> for RestError {
-        fn from(e: ConnectError) -> Self {
-            match e {
-                ConnectError::Io(e) => Self::Io(e),
-                #[cfg(feature = "tls")]
-                ConnectError::Tls(e) => e.into(),
-                #[cfg(not(feature = "tls"))]
-                ConnectError::TlsNotEnabled => Self::TlsNotEnabled,
-                ConnectError::Timeout => Self::ConnectTimeout,
-            }
-        }
-    }
+    from_connect_error!(WsError, WsError::Timeout("connect"));
+    from_connect_error!(RestError, RestError::ConnectTimeout);
 
     /// `"{url}: {why}"`, as the WebSocket builder always reported it.
     impl From<TargetError> for WsError {

@@ -2,7 +2,7 @@
 //! successor). Background tasks go to async-std's executor; timers and sockets come from
 //! the [portable](super::portable) shim, since async-std itself is built on async-io.
 
-use super::{BoxFuture, LocalBoxFuture, SpawnError, Spawner};
+use super::{BoxFuture, SpawnError, Spawner};
 
 /// Spawns onto async-std's executor (`async_std::task::spawn`, detached).
 ///
@@ -24,10 +24,6 @@ impl Spawner for AsyncStdSpawner {
         // Dropping an async-std JoinHandle detaches the task.
         drop(::async_std::task::spawn(fut));
         Ok(())
-    }
-
-    fn spawn_local(&self, _fut: LocalBoxFuture<'static, ()>) -> Result<(), SpawnError> {
-        Err(SpawnError::Unsupported)
     }
 }
 

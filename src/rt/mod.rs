@@ -89,6 +89,9 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A boxed future that need not be `Send`.
 pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// What [`Connector::connect`] returns: the connected stream, or the last error.
+pub type ConnectFuture<'a> = BoxFuture<'a, io::Result<TcpStream>>;
+
 /// Runs background futures (pool healing, heartbeats).
 pub trait Spawner: Send + Sync + Debug + 'static {
     /// Runs `fut` to completion in the background, detached.
@@ -103,10 +106,14 @@ pub trait Spawner: Send + Sync + Debug + 'static {
     ///
     /// # Errors
     ///
-    /// [`SpawnError::Unsupported`] when the executor has no local spawning (the default for
-    /// every shim). Never panics, with one explicit opt-in exception: `Runtime::tokio_local`
-    /// calls `tokio::task::spawn_local`, which panics outside a `LocalSet`.
-    fn spawn_local(&self, fut: LocalBoxFuture<'static, ()>) -> Result<(), SpawnError>;
+    /// [`SpawnError::Unsupported`] when the executor has no local spawning (what this
+    /// default does, and every shim but one). Never panics, with one explicit opt-in
+    /// exception: `Runtime::tokio_local` calls `tokio::task::spawn_local`, which panics
+    /// outside a `LocalSet`.
+    fn spawn_local(&self, fut: LocalBoxFuture<'static, ()>) -> Result<(), SpawnError> {
+        drop(fut);
+        Err(SpawnError::Unsupported)
+    }
 }
 
 /// A timer future that can be re-armed in place.
@@ -136,12 +143,7 @@ pub trait Connector: Send + Sync + Debug + 'static {
     /// # Errors
     ///
     /// The resolver's error, or the last connect error when every address failed.
-    fn connect<'a>(
-        &'a self,
-        host: &'a str,
-        port: u16,
-        opts: &'a TcpOptions,
-    ) -> BoxFuture<'a, io::Result<TcpStream>>;
+    fn connect<'a>(&'a self, host: &'a str, port: u16, opts: &'a TcpOptions) -> ConnectFuture<'a>;
 }
 
 /// Why a future could not be spawned.
@@ -476,30 +478,27 @@ mod tests {
         assert_send_sync::<Runtime>();
     }
 
-    #[cfg(not(feature = "tokio"))]
-    #[test]
-    fn current_outside_tokio_picks_the_fallback() {
-        let expected = if cfg!(feature = "smol") {
+    /// What `Runtime::current` picks outside tokio, by the features built in.
+    fn fallback_kind() -> RuntimeKind {
+        if cfg!(feature = "smol") {
             RuntimeKind::Smol
         } else if cfg!(feature = "async-std") {
             RuntimeKind::AsyncStd
         } else {
             RuntimeKind::Portable
-        };
-        assert_eq!(Runtime::current().kind(), expected);
+        }
+    }
+
+    #[cfg(not(feature = "tokio"))]
+    #[test]
+    fn current_outside_tokio_picks_the_fallback() {
+        assert_eq!(Runtime::current().kind(), fallback_kind());
     }
 
     #[cfg(feature = "tokio")]
     #[test]
     fn current_picks_tokio_inside_tokio_and_the_fallback_outside() {
-        let expected = if cfg!(feature = "smol") {
-            RuntimeKind::Smol
-        } else if cfg!(feature = "async-std") {
-            RuntimeKind::AsyncStd
-        } else {
-            RuntimeKind::Portable
-        };
-        assert_eq!(Runtime::current().kind(), expected);
+        assert_eq!(Runtime::current().kind(), fallback_kind());
         let tokio_rt = ::tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -6,15 +6,14 @@
 
 use std::fmt;
 use std::future::Future;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use super::{
-    BoxFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpOptions, TcpStream, Timer,
-    connect_any, strip_brackets,
+    BoxFuture, ConnectFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpOptions,
+    TcpStream, Timer, connect_any, strip_brackets,
 };
 
 /// async-io's timer behind the [`Timer`] trait.
@@ -69,12 +68,7 @@ impl PortableConnector {
 }
 
 impl Connector for PortableConnector {
-    fn connect<'a>(
-        &'a self,
-        host: &'a str,
-        port: u16,
-        opts: &'a TcpOptions,
-    ) -> BoxFuture<'a, io::Result<TcpStream>> {
+    fn connect<'a>(&'a self, host: &'a str, port: u16, opts: &'a TcpOptions) -> ConnectFuture<'a> {
         Box::pin(async move {
             let host = strip_brackets(host);
             let addrs = match host.parse::<IpAddr>() {

@@ -1,7 +1,7 @@
 //! The smol shim: background tasks on smol's global executor; timers and sockets come from
 //! the [portable](super::portable) shim, since smol itself is built on async-io.
 
-use super::{BoxFuture, LocalBoxFuture, SpawnError, Spawner};
+use super::{BoxFuture, SpawnError, Spawner};
 
 /// Spawns onto `smol`'s global executor (`smol::spawn(..).detach()`).
 ///
@@ -23,10 +23,6 @@ impl Spawner for SmolSpawner {
     fn spawn(&self, fut: BoxFuture<'static, ()>) -> Result<(), SpawnError> {
         ::smol::spawn(fut).detach();
         Ok(())
-    }
-
-    fn spawn_local(&self, _fut: LocalBoxFuture<'static, ()>) -> Result<(), SpawnError> {
-        Err(SpawnError::Unsupported)
     }
 }
 

@@ -7,7 +7,6 @@
 //! used from a thread outside the tokio runtime (the runtime must still be running).
 
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -15,8 +14,8 @@ use std::time::Instant;
 use ::tokio::runtime::Handle;
 
 use super::{
-    BoxFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpOptions, TcpStream, Timer,
-    connect_any, strip_brackets,
+    BoxFuture, ConnectFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpOptions,
+    TcpStream, Timer, connect_any, strip_brackets,
 };
 
 /// Spawner, timer and connector over one tokio [`Handle`].
@@ -76,12 +75,7 @@ impl Sleep for ::tokio::time::Sleep {
 }
 
 impl Connector for Tokio {
-    fn connect<'a>(
-        &'a self,
-        host: &'a str,
-        port: u16,
-        opts: &'a TcpOptions,
-    ) -> BoxFuture<'a, io::Result<TcpStream>> {
+    fn connect<'a>(&'a self, host: &'a str, port: u16, opts: &'a TcpOptions) -> ConnectFuture<'a> {
         Box::pin(Entered {
             handle: &self.handle,
             fut: async move {

@@ -16,6 +16,20 @@ use super::driver::StreamOptions;
 use super::{WsError, WsStream};
 use crate::proto::ws::HeartbeatConfig;
 
+/// Setters that hand their value to the embedded `proto::ws::Config` (defaults and
+/// clamping live there, once).
+macro_rules! config_setters {
+    ($($(#[$doc:meta])* $name:ident => $method:ident($ty:ty);)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.config = self.config.$method(value);
+                self
+            }
+        )*
+    };
+}
+
 /// A client connection made by [`WsStreamBuilder::connect`]: TCP, with TLS for `wss://`.
 pub type ClientStream = WsStream<MaybeTls<TcpStream>>;
 
@@ -91,60 +105,43 @@ impl WsStreamBuilder {
         runtime;
     }
 
-    /// Read buffer size per connection (default 1 MiB, minimum 256 bytes). Unfragmented
-    /// messages that fit are delivered without a copy; larger ones stream into the message
-    /// buffer.
-    ///
-    /// For many mostly idle, low-rate connections use 1 KiB, with a 256-byte write buffer:
-    /// `.buffer_capacity(1024).write_buffer_capacity(256)` keeps each connection at about
-    /// 2.7 kB resident. A 4 KiB buffer is worse than it looks: it comes from the malloc
-    /// heap, where the zero fill makes all of it resident. Keep the default for busy feeds:
-    /// a small buffer costs throughput (more reads, larger messages copied). See
-    /// `docs/decisions/idle-connection-memory.md`.
-    ///
-    /// ```
-    /// use nexus_async_net::ws::WsStreamBuilder;
-    ///
-    /// // Thousands of quiet connections.
-    /// let idle = WsStreamBuilder::new()
-    ///     .buffer_capacity(1024)
-    ///     .write_buffer_capacity(256);
-    /// # drop(idle);
-    /// ```
-    pub fn buffer_capacity(mut self, bytes: usize) -> Self {
-        self.config = self.config.read_buffer_capacity(bytes);
-        self
-    }
-
-    /// Largest message accepted from the peer (default 16 MiB); a larger one closes the
-    /// connection with 1009 before it is buffered.
-    pub fn max_message_size(mut self, bytes: usize) -> Self {
-        self.config = self.config.max_message_size(bytes);
-        self
+    config_setters! {
+        /// Read buffer size per connection (default 1 MiB, minimum 256 bytes). Unfragmented
+        /// messages that fit are delivered without a copy; larger ones stream into the message
+        /// buffer.
+        ///
+        /// For many mostly idle, low-rate connections use 1 KiB, with a 256-byte write buffer:
+        /// `.buffer_capacity(1024).write_buffer_capacity(256)` keeps each connection at about
+        /// 2.7 kB resident. A 4 KiB buffer is worse than it looks: it comes from the malloc
+        /// heap, where the zero fill makes all of it resident. Keep the default for busy feeds:
+        /// a small buffer costs throughput (more reads, larger messages copied). See
+        /// `docs/decisions/idle-connection-memory.md`.
+        ///
+        /// ```
+        /// use nexus_async_net::ws::WsStreamBuilder;
+        ///
+        /// // Thousands of quiet connections.
+        /// let idle = WsStreamBuilder::new()
+        ///     .buffer_capacity(1024)
+        ///     .write_buffer_capacity(256);
+        /// # drop(idle);
+        /// ```
+        buffer_capacity => read_buffer_capacity(usize);
+        /// Largest message accepted from the peer (default 16 MiB); a larger one closes the
+        /// connection with 1009 before it is buffered.
+        max_message_size => max_message_size(usize);
+        /// Initial write buffer size (default 64 KiB). Larger sends grow it; it shrinks back.
+        write_buffer_capacity => write_buffer_capacity(usize);
+        /// Largest opening-handshake head accepted (default 8 KiB).
+        max_handshake_size => max_handshake_size(usize);
+        /// Answers every Ping with a Pong automatically (also across split halves). Off by
+        /// default; pings are delivered to `recv` either way.
+        auto_pong => auto_pong(bool);
     }
 
     /// Largest single frame accepted from the peer (default: the message limit).
     pub fn max_frame_size(mut self, bytes: usize) -> Self {
         self.max_frame_size = Some(bytes);
-        self
-    }
-
-    /// Initial write buffer size (default 64 KiB). Larger sends grow it; it shrinks back.
-    pub fn write_buffer_capacity(mut self, bytes: usize) -> Self {
-        self.config = self.config.write_buffer_capacity(bytes);
-        self
-    }
-
-    /// Largest opening-handshake head accepted (default 8 KiB).
-    pub fn max_handshake_size(mut self, bytes: usize) -> Self {
-        self.config = self.config.max_handshake_size(bytes);
-        self
-    }
-
-    /// Answers every Ping with a Pong automatically (also across split halves). Off by
-    /// default; pings are delivered to `recv` either way.
-    pub fn auto_pong(mut self, on: bool) -> Self {
-        self.config = self.config.auto_pong(on);
         self
     }
 
@@ -291,6 +288,14 @@ impl WsStreamBuilder {
         Ok(MaybeTls::Plain(stream))
     }
 
+    /// The extra headers as the handshake encoders take them.
+    fn header_pairs(&self) -> Vec<(&str, &str)> {
+        self.headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
     async fn client_handshake<S>(
         &self,
         mut io: S,
@@ -301,11 +306,7 @@ impl WsStreamBuilder {
         S: AsyncRead + AsyncWrite + Unpin,
     {
         let mut out = Vec::with_capacity(256);
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let headers = self.header_pairs();
         let protocols: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
         let hs = ClientHandshake::new(
             &target.host_header(),
@@ -357,11 +358,7 @@ impl WsStreamBuilder {
             .find(|p| self.subprotocols.contains(p))
             .cloned();
         let mut out = Vec::with_capacity(256);
-        let headers: Vec<(&str, &str)> = self
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let headers = self.header_pairs();
         handshake::accept_response(&req, chosen.as_deref(), &headers, &mut out)?;
         io.write_all(&out).await?;
         io.flush().await?;
