@@ -205,9 +205,8 @@ impl TcpStream {
 
     /// Busy-polls reads: when a read finds no data, keep retrying it with non-blocking
     /// `recv` calls for up to `budget` before the task parks on the reactor, so data that
-    /// arrives within the budget is picked up without a reactor wake-up (on a virtual
-    /// machine that wake-up can cost 100 µs; on bare metal a few µs). `None` (the default)
-    /// parks at once.
+    /// arrives within the budget is picked up without a reactor wake-up (what that costs,
+    /// measured: `docs/busy-poll.md`). `None` (the default) parks at once.
     ///
     /// The executor thread spins for the whole budget on every read that finds nothing:
     /// use it on a thread dedicated to the hot path, with a budget near the expected gap
