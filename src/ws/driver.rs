@@ -293,6 +293,7 @@ impl RecvState {
                             let _ = link.send(Some(Owed::shutdown_only()), cx);
                             return Poll::Ready(Err(e.into()));
                         }
+                        Poll::Pending if self.timer.is_none() => return Poll::Pending,
                         Poll::Pending => ready!(self.poll_timer(rx, cx))?,
                     }
                 }
