@@ -11,7 +11,8 @@
 # The working corpus is fuzz/corpus/<target> (not committed; grows across runs), seeded from
 # fuzz/seeds/<target> (committed, written by fuzz/seeds.py). Crashes land in
 # fuzz/artifacts/<target>/; the script then exits 1 and prints the reproduction command.
-# Prints one line per target: executions, executions per second, corpus size.
+# Prints one line per target: executions, executions per second, corpus size. Logs go to
+# <cargo target dir>/fuzz-logs (target/, or CARGO_TARGET_DIR when that is set).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -31,12 +32,14 @@ echo "[fuzz] building the targets (${fuzz[*]})"
 "${fuzz[@]}" build -O 2>&1 | grep -E '^(error|warning)' -A5 || true
 jobs=()
 if ((${FUZZ_JOBS:-1} > 1)); then jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
-mkdir -p target/fuzz-logs
+target="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+mkdir -p "$target/fuzz-logs"
 rc=0
 summary=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"
-  log="target/fuzz-logs/$t.log"
+  log="$target/fuzz-logs/$t.log"
   echo "[fuzz] $t for ${secs}s (log $log)"
   # -malloc_limit_mb: any single allocation over 64 MiB is a finding (every target's limits
   # are far below it: a decoder that trusted a header's length would trip it).

@@ -14,7 +14,8 @@
 #                                     [--tls-runtimes "tokio"]
 #   --quick         skip groups 9, 12 and 13 (local iteration only; CI runs everything)
 #   --tls-runtimes  runtimes that also run both roles over TLS ("" for none)
-# Env: AUTOBAHN_OUT (default target/autobahn): one report directory per run, kept;
+# Env: AUTOBAHN_OUT (default <cargo target dir>/autobahn: target/autobahn, or under
+#      CARGO_TARGET_DIR when that is set): one report directory per run, kept;
 #      AUTOBAHN_PORT_BASE (default 9301): ports PORT_BASE.. are used, one per run;
 #      PEERS_DEPS: where install.sh puts wstest (default ~/.cache/autobahn-deps).
 # Needs: CPython 2.7 (pyenv 2.7.18 on the machine image) and PyPI for the first install.
@@ -38,7 +39,10 @@ while (($#)); do
   shift
 done
 
-out="${AUTOBAHN_OUT:-$root/target/autobahn}"
+# Where cargo puts its builds: target/, or CARGO_TARGET_DIR (or a config's build.target-dir).
+target="$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+out="${AUTOBAHN_OUT:-$target/autobahn}"
 port="${AUTOBAHN_PORT_BASE:-9301}"
 export PEER_KEEP="${PEER_KEEP:-0}"      # the kit's temp dirs; reports go to $out
 export AUTOBAHN_TIMEOUT="${AUTOBAHN_TIMEOUT:-900}"
@@ -50,8 +54,8 @@ log "install wstest (idempotent)"
 
 log "build the examples (release)"
 cargo build -q --release --example autobahn_server --example autobahn_client
-server_bin="$root/target/release/examples/autobahn_server"
-client_bin="$root/target/release/examples/autobahn_client"
+server_bin="$target/release/examples/autobahn_server"
+client_bin="$target/release/examples/autobahn_client"
 
 py3="${PEERS_DEPS:-${XDG_CACHE_HOME:-$HOME/.cache}/autobahn-deps}/py3/bin/python"
 rm -rf "$out"

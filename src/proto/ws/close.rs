@@ -2,9 +2,6 @@
 
 use std::fmt;
 
-use super::error::ProtocolError;
-use crate::proto::reader::Reader;
-
 /// Longest close reason: a control payload is at most 125 bytes, two of them the code.
 pub const MAX_CLOSE_REASON: usize = 123;
 
@@ -178,29 +175,6 @@ impl PartialEq for CloseFrame {
 
 impl Eq for CloseFrame {}
 
-/// Parses a received Close payload (RFC 6455 §5.5.1): empty, or a legal code and a UTF-8
-/// reason.
-pub(crate) fn parse_close_payload(payload: &[u8]) -> Result<Option<CloseFrame>, ProtocolError> {
-    let mut r = Reader::new(payload);
-    let Some(code) = r.u16_be() else {
-        return if payload.is_empty() {
-            Ok(None)
-        } else {
-            Err(ProtocolError::ClosePayloadTooShort)
-        };
-    };
-    let code = CloseCode::from(code);
-    if !code.is_valid_on_wire() {
-        return Err(ProtocolError::InvalidCloseCode(code.as_u16()));
-    }
-    let reason =
-        simdutf8::basic::from_utf8(r.rest()).map_err(|_| ProtocolError::InvalidCloseReason)?;
-    // A control payload is at most 125 bytes, so the reason is at most 123.
-    CloseFrame::new(code, reason)
-        .map(Some)
-        .ok_or(ProtocolError::ControlFrameTooLarge)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,24 +213,5 @@ mod tests {
         assert!(CloseFrame::new(CloseCode::Normal, &"a".repeat(124)).is_none());
         let f = CloseFrame::new(CloseCode::GoingAway, "bye");
         assert_eq!(f.map(|f| f.reason().to_owned()), Some("bye".to_owned()));
-    }
-
-    #[test]
-    fn close_payload_parsing_checks_length_code_and_reason() {
-        assert_eq!(parse_close_payload(&[]), Ok(None));
-        assert_eq!(
-            parse_close_payload(&[0x03]),
-            Err(ProtocolError::ClosePayloadTooShort)
-        );
-        assert_eq!(
-            parse_close_payload(&[0x03, 0xED]),
-            Err(ProtocolError::InvalidCloseCode(1005))
-        );
-        assert_eq!(
-            parse_close_payload(&[0x03, 0xE8, 0xFF]),
-            Err(ProtocolError::InvalidCloseReason)
-        );
-        let ok = parse_close_payload(&[0x03, 0xE8, b'o', b'k']);
-        assert_eq!(ok, Ok(CloseFrame::new(CloseCode::Normal, "ok")));
     }
 }
