@@ -75,6 +75,8 @@ mod decoder_tests;
 #[cfg(test)]
 mod conn_tests;
 #[cfg(test)]
+mod heartbeat_tests;
+#[cfg(test)]
 mod receiver_tests;
 
 #[cfg(test)]

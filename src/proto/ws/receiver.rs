@@ -4,7 +4,7 @@
 //! the peer: the Pong for a Ping (auto-pong), the reply to its Close, the Close after a
 //! protocol error, heartbeat Pings and the Pong deadline. It hands those out as an
 //! [`Owed`] value, which [`Owed::encode`] turns into frames on an [`Encoder`]: [`Conn`]
-//! does that at once; the split halves of the async layer carry the value from the reader
+//! does that at once; the split halves of the I/O layer carry the value from the reader
 //! to whichever half holds the write side.
 //!
 //! [`Conn`]: super::Conn
@@ -105,7 +105,7 @@ impl Owing<'_> {
 /// The receive half of a connection: the [`Decoder`] plus the rules that decide what the
 /// peer is owed: the Pong for a Ping (auto-pong), the reply to its Close, the Close after
 /// a protocol error, heartbeat Pings and the Pong deadline. [`Conn`](super::Conn) encodes
-/// what it owes at once; the split halves of the async layer carry the [`Owed`] value to
+/// what it owes at once; the split halves of the I/O layer carry the [`Owed`] value to
 /// whichever half holds the write side.
 ///
 /// After every call that takes input or time, check [`has_owed`](Self::has_owed) and hand
