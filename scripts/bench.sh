@@ -8,6 +8,5 @@ set -euo pipefail
 cd "$(dirname "$0")/../benches"
 cargo build --release --bin report
 # benches/target, or CARGO_TARGET_DIR (or a config's build.target-dir) when set.
-target="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+target="$(bash ../scripts/target-dir.sh)"
 exec "$target/release/report" "$@"

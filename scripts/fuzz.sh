@@ -32,8 +32,7 @@ echo "[fuzz] building the targets (${fuzz[*]})"
 "${fuzz[@]}" build -O 2>&1 | grep -E '^(error|warning)' -A5 || true
 jobs=()
 if ((${FUZZ_JOBS:-1} > 1)); then jobs=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi
-target="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+target="$(bash scripts/target-dir.sh)"
 mkdir -p "$target/fuzz-logs"
 rc=0
 summary=()

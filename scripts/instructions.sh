@@ -18,8 +18,7 @@ scale="${SCALE:-0.05}"
 command -v valgrind >/dev/null || { echo "instructions.sh: valgrind missing" >&2; exit 2; }
 
 cd "$checkout/benches"
-target="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+target="$(bash "$here/scripts/target-dir.sh")"
 echo "[instructions] building $checkout/benches (target dir $target)" >&2
 cargo build -q --release --bin report
 report="$target/release/report"

@@ -40,8 +40,7 @@ while (($#)); do
 done
 
 # Where cargo puts its builds: target/, or CARGO_TARGET_DIR (or a config's build.target-dir).
-target="$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json,sys;print(json.load(sys.stdin)["target_directory"])')"
+target="$(bash "$root/scripts/target-dir.sh")"
 out="${AUTOBAHN_OUT:-$target/autobahn}"
 port="${AUTOBAHN_PORT_BASE:-9301}"
 export PEER_KEEP="${PEER_KEEP:-0}"      # the kit's temp dirs; reports go to $out
