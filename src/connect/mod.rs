@@ -8,6 +8,36 @@
 //!   `https://`;
 //! - one connect: TCP through the runtime's connector (socket options applied), then TLS
 //!   when the scheme says so, all under the connect timeout.
+//!
+//! # Timeouts and their defaults
+//!
+//! Nothing this crate does waits forever unless you ask it to. Every deadline below has
+//! a default, and every setter takes a `Duration` or `None` (no deadline, an explicit
+//! opt-out):
+//!
+//! | deadline | covers | default | setter |
+//! |---|---|---|---|
+//! | connect | DNS, TCP, TLS handshake and, for a WebSocket, the upgrade | [`DEFAULT_CONNECT_TIMEOUT`] (5 s) | `connect_timeout` on every client builder and [`ConnectOptions`] |
+//! | accept | a server's TLS handshake and upgrade request | [`DEFAULT_ACCEPT_TIMEOUT`] (10 s) | `WsStreamBuilder::accept_timeout` |
+//! | close | waiting for the peer's Close after ours | [`DEFAULT_CLOSE_TIMEOUT`] (5 s) | `WsStreamBuilder::close_timeout` |
+//! | pool acquire | waiting for a free pooled connection | 5 s | `acquire_timeout` on the pool builders |
+//!
+//! Deadlines that depend on the traffic are off until set, because no default fits every
+//! feed: a WebSocket's `heartbeat` and `idle_timeout`, and an HTTP connection's
+//! `read_timeout` (set one for order entry: a server that accepts a request and never
+//! answers holds `send` until it does).
+//!
+//! ```
+//! use std::time::Duration;
+//! use nexus_async_net::connect::DEFAULT_CONNECT_TIMEOUT;
+//! use nexus_async_net::ws::WsStreamBuilder;
+//!
+//! let default = WsStreamBuilder::new();
+//! assert_eq!(default.get_connect_options().connect_timeout, Some(DEFAULT_CONNECT_TIMEOUT));
+//! let patient = WsStreamBuilder::new().connect_timeout(Duration::from_secs(30));
+//! let unbounded = WsStreamBuilder::new().connect_timeout(None); // waits as long as the OS does
+//! # drop((patient, unbounded));
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -27,9 +57,17 @@ mod target;
 pub(crate) use setters::connect_setters;
 pub(crate) use target::{Target, TargetError};
 
-/// The default connect timeout of pooled connections (initial connects and reconnects).
-/// A single WebSocket or HTTP connection has none unless one is set.
+/// The default connect timeout of every client connection: WebSocket, HTTP and pooled
+/// (initial connects and reconnects). It bounds DNS, TCP, TLS and the WebSocket upgrade
+/// together, so a server that accepts TCP and never answers cannot hold `connect`.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The default deadline for a server's `accept`: the TLS handshake and the upgrade
+/// request, so a client that never finishes its handshake cannot hold a connection.
+pub const DEFAULT_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default time `close` waits for the peer's Close after sending ours.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The options every client connection has: socket options, connect timeout, TLS and the
 /// runtime.
@@ -39,9 +77,9 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// plus `connect_options` to set them all at once, so one value can configure a
 /// WebSocket feed, an HTTP connection and a pool alike.
 ///
-/// Defaults: Nagle on, no TCP keepalive, no busy-poll, no connect timeout (the pool
-/// builders use [`DEFAULT_CONNECT_TIMEOUT`]), the built-in root certificates for
-/// `wss://` / `https://`, [`Runtime::current`].
+/// Defaults: Nagle on, no TCP keepalive, no busy-poll, a connect timeout of
+/// [`DEFAULT_CONNECT_TIMEOUT`], the built-in root certificates for `wss://` / `https://`,
+/// [`Runtime::current`].
 ///
 /// ```
 /// use std::time::Duration;
@@ -57,13 +95,13 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// assert!(ws.get_connect_options().tcp.nodelay);
 /// assert_eq!(http.get_connect_options().connect_timeout, Some(Duration::from_secs(3)));
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ConnectOptions {
     /// Socket options applied to every new connection (Nagle, keepalive, busy-poll).
     pub tcp: TcpOptions,
     /// Deadline for connecting: DNS, TCP and TLS (and, for a WebSocket, the upgrade).
-    /// `None`: no deadline.
+    /// Default [`DEFAULT_CONNECT_TIMEOUT`]; `None`: no deadline.
     pub connect_timeout: Option<Duration>,
     /// The TLS configuration for `wss://` / `https://`; `None` uses a process-wide
     /// default with the built-in roots. A WebSocket server also takes its server side
@@ -74,6 +112,18 @@ pub struct ConnectOptions {
     /// The runtime for connecting and timers; `None` uses [`Runtime::current`] when a
     /// connection is made.
     pub runtime: Option<Runtime>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            tcp: TcpOptions::default(),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            #[cfg(feature = "tls")]
+            tls: None,
+            runtime: None,
+        }
+    }
 }
 
 impl ConnectOptions {
@@ -131,10 +181,11 @@ impl ConnectOptions {
         self
     }
 
-    /// Sets the connect timeout.
+    /// Sets the connect timeout: a `Duration`, or `None` for no deadline (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`]).
     #[must_use]
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = Some(timeout);
+    pub fn connect_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.connect_timeout = timeout.into();
         self
     }
 
@@ -286,3 +337,6 @@ mod errors {
         }
     }
 }
+
+#[cfg(all(test, feature = "tokio"))]
+mod tests;

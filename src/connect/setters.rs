@@ -50,7 +50,10 @@ macro_rules! connect_setters {
         }
 
         $(#[$timeout_doc])*
-        pub fn connect_timeout(mut self, timeout: ::std::time::Duration) -> Self {
+        pub fn connect_timeout(
+            mut self,
+            timeout: impl ::std::convert::Into<::std::option::Option<::std::time::Duration>>,
+        ) -> Self {
             self.$($field).+ = self.$($field).+.connect_timeout(timeout);
             self
         }

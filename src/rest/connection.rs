@@ -329,8 +329,10 @@ impl<S> fmt::Debug for HttpConnection<S> {
 /// Opens [`HttpConnection`]s: `http://` over TCP, `https://` over TLS.
 ///
 /// Defaults: Nagle on (call [`disable_nagle`](Self::disable_nagle) for trading), no TCP
-/// keepalive, no connect timeout, no read timeout, [`Runtime::current`], the built-in
-/// root certificates for `https://`.
+/// keepalive, a 5 s connect timeout
+/// ([`DEFAULT_CONNECT_TIMEOUT`](crate::connect::DEFAULT_CONNECT_TIMEOUT)), no read timeout,
+/// [`Runtime::current`], the built-in root certificates for `https://`. Every timeout and
+/// its default is listed in one place: [`connect`](crate::connect#timeouts-and-their-defaults).
 #[derive(Clone, Default)]
 #[must_use]
 pub struct HttpConnectionBuilder {
@@ -346,7 +348,9 @@ impl HttpConnectionBuilder {
 
     connect_setters! {
         connect;
-        /// Bounds DNS, TCP connect and the TLS handshake together.
+        /// Bounds DNS, TCP connect and the TLS handshake together (default
+        /// [`DEFAULT_CONNECT_TIMEOUT`](crate::connect::DEFAULT_CONNECT_TIMEOUT); `None`:
+        /// no deadline).
         connect_timeout;
         /// The runtime for connecting and timers (default [`Runtime::current`]).
         runtime;

@@ -294,18 +294,33 @@ static VERSIONS_ALL: &[&SupportedProtocolVersion] =
     &[&rustls::version::TLS13, &rustls::version::TLS12];
 static VERSIONS_13: &[&SupportedProtocolVersion] = &[&rustls::version::TLS13];
 
-/// The crypto provider, chosen explicitly (never the process default).
+/// The crypto provider: the process default when the application installed one
+/// (`CryptoProvider::install_default`, say for a FIPS build), otherwise the one this
+/// crate's features pick: aws-lc-rs with the `aws-lc-rs` feature (post-quantum hybrid key
+/// exchange included), else ring. Never installs a process default itself: that choice
+/// belongs to the application, and a library that makes it breaks every other library
+/// in the process that wants another one.
 pub(super) fn provider() -> Arc<CryptoProvider> {
+    if let Some(installed) = CryptoProvider::get_default() {
+        return installed.clone();
+    }
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER
-        .get_or_init(|| {
-            #[cfg(feature = "aws-lc-rs")]
-            let p = rustls::crypto::aws_lc_rs::default_provider();
-            #[cfg(not(feature = "aws-lc-rs"))]
-            let p = rustls::crypto::ring::default_provider();
-            Arc::new(p)
-        })
-        .clone()
+    PROVIDER.get_or_init(|| Arc::new(feature_provider())).clone()
+}
+
+#[cfg(feature = "aws-lc-rs")]
+fn feature_provider() -> CryptoProvider {
+    rustls::crypto::aws_lc_rs::default_provider()
+}
+
+/// ring's provider. rustls 0.23.48 deprecated `ring::default_provider` only because ring
+/// has no post-quantum key exchange, and offers no other way to build a ring provider in
+/// 0.23, so the one call is allowed here and nowhere else; the `aws-lc-rs` feature is the
+/// way to post-quantum key exchange.
+#[cfg(not(feature = "aws-lc-rs"))]
+#[allow(deprecated)]
+fn feature_provider() -> CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }
 
 pub(super) fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {

@@ -5,7 +5,9 @@ use std::time::Duration;
 use futures_io::{AsyncRead, AsyncWrite};
 use futures_util::{AsyncReadExt, AsyncWriteExt};
 
-use crate::connect::{self, ConnectOptions, Target, connect_setters};
+use crate::connect::{
+    self, ConnectOptions, DEFAULT_ACCEPT_TIMEOUT, DEFAULT_CLOSE_TIMEOUT, Target, connect_setters,
+};
 use crate::proto::Role;
 use crate::proto::ws::handshake::{self, ClientHandshake, HandshakeError};
 use crate::proto::ws::{Config, Conn};
@@ -33,8 +35,6 @@ macro_rules! config_setters {
 /// A client connection made by [`WsStreamBuilder::connect`]: TCP, with TLS for `wss://`.
 pub type ClientStream = WsStream<MaybeTls<TcpStream>>;
 
-const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-const DEFAULT_ACCEPT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshake reads are capped so that bytes read past the head always fit the (empty)
 /// frame read buffer.
 const HANDSHAKE_READ: usize = 256;
@@ -81,8 +81,10 @@ impl Default for WsStreamBuilder {
 }
 
 impl WsStreamBuilder {
-    /// A builder with the defaults: 1 MiB read buffer, 16 MiB messages, Nagle on, no
-    /// connect timeout, 10 s accept timeout, 5 s close timeout, auto-pong off.
+    /// A builder with the defaults: 1 MiB read buffer, 16 MiB messages, Nagle on, 5 s
+    /// connect timeout, 10 s accept timeout, 5 s close timeout, auto-pong off, no heartbeat.
+    /// Every timeout and its default is listed in one place:
+    /// [`connect`](crate::connect#timeouts-and-their-defaults).
     pub fn new() -> Self {
         Self {
             config: Config::default(),
@@ -98,8 +100,9 @@ impl WsStreamBuilder {
 
     connect_setters! {
         connect;
-        /// Deadline for the whole of `connect`: DNS, TCP, TLS and the upgrade. None by
-        /// default.
+        /// Deadline for the whole of `connect`: DNS, TCP, TLS and the upgrade (default
+        /// [`DEFAULT_CONNECT_TIMEOUT`](crate::connect::DEFAULT_CONNECT_TIMEOUT); `None`: no
+        /// deadline). `connect_with` applies it to the upgrade.
         connect_timeout;
         /// The runtime for connecting and timers. Default: [`Runtime::current`].
         runtime;
@@ -162,10 +165,12 @@ impl WsStreamBuilder {
         self
     }
 
-    /// Deadline for the whole of `accept`: TLS and the upgrade request (default 10 s), so a
-    /// client that never finishes its handshake cannot hold a connection.
-    pub fn accept_timeout(mut self, timeout: Duration) -> Self {
-        self.accept_timeout = Some(timeout);
+    /// Deadline for the whole of `accept`: TLS and the upgrade request (default
+    /// [`DEFAULT_ACCEPT_TIMEOUT`](crate::connect::DEFAULT_ACCEPT_TIMEOUT), 10 s), so a
+    /// client that never finishes its handshake cannot hold a connection. `None`: no
+    /// deadline.
+    pub fn accept_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Self {
+        self.accept_timeout = timeout.into();
         self
     }
 

@@ -19,8 +19,6 @@ use crate::proto::http::writer::{DEFAULT_WRITE_BUFFER_CAPACITY, RequestWriter};
 use crate::rest::connection::{ClientConnection, HttpConnectionBuilder};
 use crate::rest::error::RestError;
 
-use crate::connect::DEFAULT_CONNECT_TIMEOUT;
-
 /// The default time [`ClientPool::acquire`] waits for a slot.
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -50,7 +48,7 @@ impl Default for PoolOptions {
             base_path: None,
             headers: Vec::new(),
             connections: 1,
-            connect: ConnectOptions::default().connect_timeout(DEFAULT_CONNECT_TIMEOUT),
+            connect: ConnectOptions::default(),
             read_timeout: None,
             write_buffer_capacity: DEFAULT_WRITE_BUFFER_CAPACITY,
             response_buffer_capacity: DEFAULT_RESPONSE_BUFFER_CAPACITY,
@@ -182,7 +180,7 @@ macro_rules! pool_builder {
         /// Defaults: 1 connection; no base path beyond the URL's path; Nagle on (call
         /// [`disable_nagle`](Self::disable_nagle) for trading); no TCP keepalive; 32 KiB
         /// request buffer; 32 KiB response buffer growing up to an 8 MiB body; connect
-        /// timeout 5 s ([`DEFAULT_CONNECT_TIMEOUT`], every initial connect and every
+        /// timeout 5 s ([`DEFAULT_CONNECT_TIMEOUT`](crate::connect::DEFAULT_CONNECT_TIMEOUT), every initial connect and every
         /// reconnect); no read timeout; acquire timeout 5 s ([`DEFAULT_ACQUIRE_TIMEOUT`]);
         /// [`Backoff::default`] (100 ms doubling to 5 s, 20% jitter); no idle timeout; the
         /// [`Runtime::current`](crate::rt::Runtime::current) of the task that calls [`build`](Self::build).
@@ -233,7 +231,8 @@ macro_rules! pool_builder {
             connect_setters! {
                 options.connect;
                 /// Bounds DNS, TCP connect and TLS handshake of every connection, at build
-                /// time and when healing (default [`DEFAULT_CONNECT_TIMEOUT`]).
+                /// time and when healing (default [`DEFAULT_CONNECT_TIMEOUT`](crate::connect::DEFAULT_CONNECT_TIMEOUT); `None`: no
+                /// deadline, so a black-holed reconnect holds its slot until the OS gives up).
                 connect_timeout;
                 /// The runtime for connecting, timers and healing tasks (default:
                 /// [`Runtime::current`](crate::rt::Runtime::current) when `build` runs). Its spawner runs the healing
