@@ -25,7 +25,7 @@ use crate::tls::TlsError;
 pub enum RestError {
     /// The transport failed while writing the request or reading the response.
     #[error("I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// An earlier request on this connection failed or was cancelled midway, so its
     /// framing is unknown. Nothing was written. Reconnect (a pool heals the slot).
     #[error("connection poisoned by an earlier failed or cancelled request")]
@@ -75,7 +75,7 @@ pub enum RestError {
     Parse(ParseError),
     /// The TLS layer failed (bad certificate, bad server name, handshake failure).
     #[cfg(feature = "tls")]
-    #[error("TLS error: {0}")]
+    #[error("{0}")]
     Tls(Box<TlsError>),
     /// `https://` was requested but the crate was built without the `tls` feature.
     #[error("https:// needs the `tls` feature")]
@@ -143,6 +143,19 @@ impl From<InvalidHeader> for RestError {
 impl From<TlsError> for RestError {
     fn from(e: TlsError) -> Self {
         Self::Tls(Box::new(e))
+    }
+}
+
+/// A TLS error travelling inside an I/O error (an alert the peer sent after the
+/// handshake, say) becomes [`RestError::Tls`]; every other I/O error stays [`RestError::Io`].
+impl From<io::Error> for RestError {
+    fn from(e: io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        let e = match TlsError::from_session_io(e) {
+            Ok(tls) => return tls.into(),
+            Err(e) => e,
+        };
+        Self::Io(e)
     }
 }
 

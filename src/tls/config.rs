@@ -9,6 +9,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 
+use super::error::{Roots, Side};
 use super::{MaybeTls, TlsError};
 
 /// TLS settings shared by every connection: a client side, and optionally a server side.
@@ -18,6 +19,8 @@ use super::{MaybeTls, TlsError};
 pub struct TlsConfig {
     client: Arc<ClientConfig>,
     server: Option<Arc<ServerConfig>>,
+    /// Which roots the client side trusts, for the error text of an unknown issuer.
+    roots: Roots,
 }
 
 impl fmt::Debug for TlsConfig {
@@ -36,7 +39,7 @@ impl TlsConfig {
     ///
     /// # Errors
     ///
-    /// [`TlsError::Rustls`] if the crypto provider rejects the settings (it does not for
+    /// [`TlsError::Config`] if the crypto provider rejects the settings (it does not for
     /// ring or aws-lc-rs).
     pub fn new() -> Result<Self, TlsError> {
         static DEFAULT: OnceLock<TlsConfig> = OnceLock::new();
@@ -64,6 +67,7 @@ impl TlsConfig {
         Self {
             client: cfg,
             server: None,
+            roots: Roots::Custom,
         }
     }
 
@@ -72,7 +76,7 @@ impl TlsConfig {
     ///
     /// # Errors
     ///
-    /// [`TlsError::Pem`] when either input holds nothing usable; [`TlsError::Rustls`] when
+    /// [`TlsError::Pem`] when either input holds nothing usable; [`TlsError::Config`] when
     /// the key does not fit the certificate.
     pub fn server_from_pem(cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TlsError> {
         let chain = certs_from_pem(cert_chain_pem)?;
@@ -116,8 +120,8 @@ impl TlsConfig {
     ///
     /// # Errors
     ///
-    /// [`TlsError::InvalidServerName`] for a malformed name; [`TlsError::Rustls`] when the
-    /// peer's certificate or handshake is rejected; [`TlsError::Io`] when the transport
+    /// [`TlsError::InvalidServerName`] for a malformed name; [`TlsError::Handshake`] when
+    /// the peer's certificate or handshake is rejected (its text says what to check); [`TlsError::Io`] when the transport
     /// fails or closes.
     ///
     /// # Cancel safety
@@ -134,7 +138,16 @@ impl TlsConfig {
         let tls = futures_rustls::TlsConnector::from(self.client.clone())
             .connect(name, stream)
             .await
-            .map_err(TlsError::from_handshake)?;
+            .map_err(|e| {
+                TlsError::from_handshake(
+                    e,
+                    Side::Client {
+                        host: server_name.into(),
+                        roots: self.roots,
+                        client_cert: self.client.client_auth_cert_resolver.has_certs(),
+                    },
+                )
+            })?;
         Ok(MaybeTls::Client(Box::new(tls)))
     }
 
@@ -152,7 +165,7 @@ impl TlsConfig {
         let tls = futures_rustls::TlsAcceptor::from(server)
             .accept(stream)
             .await
-            .map_err(TlsError::from_handshake)?;
+            .map_err(|e| TlsError::from_handshake(e, Side::Server))?;
         Ok(MaybeTls::Server(Box::new(tls)))
     }
 }
@@ -188,7 +201,7 @@ impl TlsConfigBuilder {
     /// # Errors
     ///
     /// [`TlsError::Pem`] when `pem` holds no certificate or a malformed one;
-    /// [`TlsError::Rustls`] when a certificate is not a usable trust anchor.
+    /// [`TlsError::Config`] when a certificate is not a usable trust anchor.
     pub fn add_root_pem(mut self, pem: &[u8]) -> Result<Self, TlsError> {
         for cert in certs_from_pem(pem)? {
             self.roots.add(cert)?;
@@ -200,7 +213,7 @@ impl TlsConfigBuilder {
     ///
     /// # Errors
     ///
-    /// [`TlsError::Rustls`] when it is not a usable trust anchor.
+    /// [`TlsError::Config`] when it is not a usable trust anchor.
     pub fn add_root_der(
         mut self,
         der: impl Into<CertificateDer<'static>>,
@@ -256,7 +269,7 @@ impl TlsConfigBuilder {
     /// # Errors
     ///
     /// [`TlsError::NoRootCerts`] when default roots are off, no root was added and
-    /// verification is on; [`TlsError::Rustls`] when rustls rejects the settings (for
+    /// verification is on; [`TlsError::Config`] when rustls rejects the settings (for
     /// example a client key that does not fit its certificate).
     pub fn build(self) -> Result<TlsConfig, TlsError> {
         let provider = provider();
@@ -267,12 +280,18 @@ impl TlsConfigBuilder {
         };
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(versions)?;
+        let mut roots_info = Roots::Custom;
         let builder = if self.no_verify {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(super::verify::NoVerify::new(provider)))
         } else {
             let mut roots = self.roots;
+            roots_info = if self.default_roots {
+                Roots::BuiltIn { added: roots.len() }
+            } else {
+                Roots::Only { added: roots.len() }
+            };
             if self.default_roots {
                 roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             }
@@ -286,7 +305,9 @@ impl TlsConfigBuilder {
             None => builder.with_no_client_auth(),
         };
         client.alpn_protocols = self.alpn;
-        Ok(TlsConfig::from_client_config(Arc::new(client)))
+        let mut config = TlsConfig::from_client_config(Arc::new(client));
+        config.roots = roots_info;
+        Ok(config)
     }
 }
 
@@ -305,7 +326,9 @@ pub(super) fn provider() -> Arc<CryptoProvider> {
         return installed.clone();
     }
     static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
-    PROVIDER.get_or_init(|| Arc::new(feature_provider())).clone()
+    PROVIDER
+        .get_or_init(|| Arc::new(feature_provider()))
+        .clone()
 }
 
 #[cfg(feature = "aws-lc-rs")]

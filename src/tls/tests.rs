@@ -303,18 +303,136 @@ fn closing_only_the_transport_is_seen_by_the_peer_as_truncation() {
     });
 }
 
-#[test]
-fn a_wrong_host_name_is_a_typed_certificate_error() {
-    let pki = Pki::new(&["localhost"], 0);
+/// The client's handshake error against `server`, as `name`.
+fn client_error(client: &TlsConfig, server: &TlsConfig, name: &str) -> TlsError {
     smol::block_on(async {
         let (c, s) = tcp_pair().await;
-        let (client, server) = (pki.client(), pki.server());
-        let (c, _s) = futures::join!(client.connect("example.com", c), server.accept(s));
+        let (c, _s) = futures::join!(client.connect(name, c), server.accept(s));
         match c {
-            Err(TlsError::Rustls(rustls::Error::InvalidCertificate(_))) => {}
-            other => panic!("expected a certificate error, got {other:?}"),
+            Err(e) => e,
+            Ok(_) => panic!("the handshake with {name} succeeded"),
         }
+    })
+}
+
+#[test]
+fn a_wrong_host_name_names_the_host_asked_and_the_names_in_the_certificate() {
+    let pki = Pki::new(&["localhost", "feed.local"], 0);
+    let err = client_error(&pki.client(), &pki.server(), "example.com");
+    assert!(
+        matches!(&err, TlsError::Handshake(f) if f.is_certificate()),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake with example.com failed: the server's certificate is not valid for \
+         example.com: it is for localhost, feed.local; connect with a name it holds, or fix \
+         its subjectAltName"
+    );
+}
+
+#[test]
+fn an_unknown_issuer_says_which_roots_were_trusted() {
+    let pki = Pki::new(&["localhost"], 0);
+    let other_key = KeyPair::generate().unwrap();
+    let other_ca = ca_params("another root").self_signed(&other_key).unwrap();
+    let other = TlsConfig::builder()
+        .no_default_roots()
+        .add_root_pem(other_ca.pem().as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let err = client_error(&other, &pki.server(), "localhost");
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake with localhost failed: the server's certificate is not signed by a \
+         trusted root (trusted: only the 1 root(s) added with add_root_pem/add_root_der; the \
+         built-in roots are off); for a private CA, trust it with \
+         TlsConfigBuilder::add_root_pem; a public server may be leaving out its intermediate \
+         certificates"
+    );
+    let builtin = TlsConfig::new().unwrap();
+    let text = client_error(&builtin, &pki.server(), "localhost").to_string();
+    assert!(text.contains("(trusted: the "), "{text}");
+    assert!(text.contains(" built-in Mozilla roots)"), "{text}");
+}
+
+/// What a plain `openssl req -x509` makes: a self-signed certificate marked CA:TRUE.
+#[test]
+fn a_self_signed_ca_certificate_as_the_servers_own_is_explained() {
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cert = params.self_signed(&key).unwrap();
+    let server =
+        TlsConfig::server_from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+    let client = TlsConfig::builder()
+        .no_default_roots()
+        .add_root_pem(cert.pem().as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    let text = client_error(&client, &server, "localhost").to_string();
+    assert!(
+        text.starts_with(
+            "TLS handshake with localhost failed: the server presented a CA certificate \
+             (basicConstraints CA:TRUE) as its own"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("openssl req -x509"), "{text}");
+}
+
+/// The recipe the `tls` module docs give: a self-signed leaf (CA:FALSE, with a
+/// subjectAltName), trusted with `add_root_pem`, works.
+#[test]
+fn a_self_signed_leaf_trusted_as_a_root_verifies() {
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let server =
+        TlsConfig::server_from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).unwrap();
+    let client = TlsConfig::builder()
+        .no_default_roots()
+        .add_root_pem(cert.pem().as_bytes())
+        .unwrap()
+        .build()
+        .unwrap();
+    smol::block_on(async {
+        let (mut c, _s) = tls_pair(&client, &server, "localhost").await;
+        assert!(c.is_tls());
+        c.close().await.unwrap();
     });
+}
+
+/// `wss://` or `https://` to a server that answers in plain HTTP.
+#[test]
+fn a_server_that_does_not_speak_tls_is_named_as_such() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let _ = s.read(&mut buf);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let err = smol::block_on(async {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        TlsConfig::new()
+            .unwrap()
+            .connect("localhost", tcp)
+            .await
+            .unwrap_err()
+    });
+    server.join().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "TLS handshake with localhost failed: the server did not answer in TLS (what it sent \
+         is not a TLS record): it probably speaks plain HTTP or WebSocket on this port; use \
+         ws:// or http://, or check the port"
+    );
 }
 
 #[test]
@@ -400,7 +518,33 @@ fn alpn_is_offered_and_reported() {
 fn tls_error_is_thread_safe_and_no_bigger_than_rustls_error_plus_a_tag() {
     fn assert_err<E: std::error::Error + Send + Sync + 'static>() {}
     assert_err::<TlsError>();
-    // rustls::Error is carried inline (it is matched on by callers); 64 bytes on 64-bit.
+    // The handshake failure is boxed: the error stays small.
     let size = std::mem::size_of::<TlsError>();
     assert!(size <= 64, "TlsError grew to {size} bytes");
+}
+
+/// What futures-rustls returns from a read after a TLS 1.3 server refused the session
+/// for want of a client certificate: the alert inside an I/O error. Both error types turn
+/// it into a TLS error that names the builder option.
+#[test]
+fn a_client_certificate_alert_after_the_handshake_becomes_a_tls_error() {
+    let alert = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired),
+        )
+    };
+    let ws = crate::ws::WsError::from(alert());
+    assert!(matches!(ws, crate::ws::WsError::Tls(_)), "{ws:?}");
+    assert_eq!(
+        ws.to_string(),
+        "TLS session failed: the server requires a client certificate and none was sent \
+         (alert certificate_required); configure one with TlsConfigBuilder::client_auth_pem"
+    );
+    let rest = crate::rest::RestError::from(alert());
+    assert!(matches!(rest, crate::rest::RestError::Tls(_)), "{rest:?}");
+    assert_eq!(rest.to_string(), ws.to_string());
+    // A plain I/O error stays one.
+    let reset = crate::ws::WsError::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset));
+    assert!(matches!(reset, crate::ws::WsError::Io(_)), "{reset:?}");
 }

@@ -19,7 +19,7 @@ use crate::tls::TlsError;
 pub enum WsError {
     /// The transport failed (including a peer that reset the connection).
     #[error("websocket I/O error: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
     /// The peer broke RFC 6455. The connection was closed with
     /// [`ProtocolError::close_code`] and the stream has ended.
     #[error("websocket protocol error: {0}")]
@@ -28,7 +28,7 @@ pub enum WsError {
     #[error("websocket handshake failed: {0}")]
     Handshake(Box<HandshakeError>),
     /// The TLS layer failed (bad certificate, bad server name, handshake failure).
-    #[error("TLS error: {0}")]
+    #[error("{0}")]
     Tls(Box<TlsError>),
     /// The URL could not be used (`ws://` or `wss://` expected).
     #[error("invalid websocket URL: {0}")]
@@ -92,6 +92,17 @@ impl From<HandshakeError> for WsError {
 impl From<TlsError> for WsError {
     fn from(e: TlsError) -> Self {
         Self::Tls(Box::new(e))
+    }
+}
+
+/// A TLS error travelling inside an I/O error (an alert the peer sent after the
+/// handshake, say) becomes [`WsError::Tls`]; every other I/O error stays [`WsError::Io`].
+impl From<io::Error> for WsError {
+    fn from(e: io::Error) -> Self {
+        match TlsError::from_session_io(e) {
+            Ok(tls) => tls.into(),
+            Err(e) => Self::Io(e),
+        }
     }
 }
 
