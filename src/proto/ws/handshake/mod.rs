@@ -47,17 +47,25 @@ pub use server::{ServerRequest, accept_response, parse_request, reject_response}
 const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// Headers the handshake writes itself; callers may not pass them as extra headers.
-const RESERVED_HEADERS: &[&str] = &[
-    "host",
-    "upgrade",
-    "connection",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-accept",
-    "sec-websocket-protocol",
-    "sec-websocket-extensions",
-    "content-length",
-    "transfer-encoding",
+/// Headers the handshake writes itself, each with where its value comes from (for the
+/// error text when a caller tries to add one).
+const RESERVED_HEADERS: &[(&str, &str)] = &[
+    ("Host", "it comes from the URL"),
+    ("Upgrade", "the handshake writes it"),
+    ("Connection", "the handshake writes it"),
+    ("Sec-WebSocket-Key", "the handshake generates it"),
+    ("Sec-WebSocket-Version", "the handshake writes it (13)"),
+    ("Sec-WebSocket-Accept", "the server computes it"),
+    (
+        "Sec-WebSocket-Protocol",
+        "offer subprotocols with WsStreamBuilder::subprotocol",
+    ),
+    (
+        "Sec-WebSocket-Extensions",
+        "extensions are negotiated by the library, not by hand (none is offered yet)",
+    ),
+    ("Content-Length", "an upgrade request has no body"),
+    ("Transfer-Encoding", "an upgrade request has no body"),
 ];
 
 /// Header slots for parsing a response head.
@@ -116,9 +124,15 @@ pub enum HandshakeError {
     #[error("server selected an extension that was not offered")]
     UnexpectedExtension,
     /// A header name or value passed by the caller is not allowed: CR, LF or NUL in a
-    /// value, a name that is not an HTTP token, or a header the handshake sets itself.
+    /// value, or a name that is not an HTTP token.
     #[error("invalid header {0:?} passed to the handshake")]
     InvalidHeader(&'static str),
+    /// The caller added a header the handshake sets itself (with
+    /// `WsStreamBuilder::header`, say). Nothing was sent.
+    /// Holds the header as the handshake spells it, and where its value comes from
+    /// instead (the builder option, if there is one).
+    #[error("the header {} cannot be set by hand: {}", .0.0, .0.1)]
+    ReservedHeader(&'static (&'static str, &'static str)),
     /// The request path is empty, relative, or contains whitespace or control bytes.
     #[error("invalid request path")]
     InvalidPath,
@@ -211,11 +225,11 @@ fn write_extra_headers(out: &mut Vec<u8>, headers: &[(&str, &str)]) -> Result<()
                 "value contains CR, LF or NUL",
             ));
         }
-        if RESERVED_HEADERS
+        if let Some(reserved) = RESERVED_HEADERS
             .iter()
-            .any(|r| r.eq_ignore_ascii_case(name))
+            .find(|(r, _)| r.eq_ignore_ascii_case(name))
         {
-            return Err(HandshakeError::InvalidHeader("set by the handshake itself"));
+            return Err(HandshakeError::ReservedHeader(reserved));
         }
     }
     for (name, value) in headers {

@@ -83,11 +83,32 @@ fn client_request_rejects_header_injection_and_bad_inputs() {
         ClientHandshake::new("h", "/", &[("X", "a\r\nInjected: 1")], &[], &mut out),
         ClientHandshake::new("h", "/", &[("X", "nul\0")], &[], &mut out),
         ClientHandshake::new("h", "/", &[("Bad Name", "v")], &[], &mut out),
-        ClientHandshake::new("h", "/", &[("sec-websocket-key", "v")], &[], &mut out),
         ClientHandshake::new("h\r\n", "/", &[], &[], &mut out),
     ];
     for r in bad {
         assert!(matches!(r, Err(HandshakeError::InvalidHeader(_))), "{r:?}");
+    }
+    // A header the handshake sets itself is named, with where its value comes from.
+    for (header, text) in [
+        (
+            "sec-websocket-key",
+            "the header Sec-WebSocket-Key cannot be set by hand: the handshake generates it",
+        ),
+        (
+            "Sec-WebSocket-Extensions",
+            "the header Sec-WebSocket-Extensions cannot be set by hand: extensions are \
+             negotiated by the library, not by hand (none is offered yet)",
+        ),
+        (
+            "SEC-WEBSOCKET-PROTOCOL",
+            "the header Sec-WebSocket-Protocol cannot be set by hand: offer subprotocols \
+             with WsStreamBuilder::subprotocol",
+        ),
+    ] {
+        let r = ClientHandshake::new("h", "/", &[(header, "v")], &[], &mut out);
+        let e = r.map(|_| ()).unwrap_err();
+        assert!(matches!(e, HandshakeError::ReservedHeader(_)), "{e:?}");
+        assert_eq!(e.to_string(), text);
     }
     let path = ClientHandshake::new("h", "/a b", &[], &[], &mut out);
     assert_eq!(path.map(|_| ()), Err(HandshakeError::InvalidPath));
