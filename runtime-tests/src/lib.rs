@@ -83,6 +83,7 @@ macro_rules! behaviour_suite {
             handshake_carries_headers_and_negotiates_a_subprotocol,
             bad_upgrades_get_400_and_426,
             connect_timeout_covers_a_silent_server,
+            a_refused_oversized_send_reports_the_peers_close,
             accept_timeout_cuts_off_a_slowloris_client,
             tls_echo_carries_large_messages_both_ways,
             split_halves_send_and_receive_concurrently,

@@ -579,3 +579,53 @@ pub async fn busy_poll_echoes_and_parks_once_the_budget_runs_out(
     );
     Ok(())
 }
+
+/// A server that refuses an oversized message sends Close 1009 and drops the connection
+/// with the rest unread (the kernel answers with a reset): the sender's error is that
+/// Close, code and reason, not "broken pipe".
+pub async fn a_refused_oversized_send_reports_the_peers_close(rt: Runtime) -> anyhow::Result<()> {
+    let addr = raw_server(1, |mut s| {
+        if raw_accept(&mut s).is_err() {
+            return;
+        }
+        // The frame header of the big message, then the refusal, then a drop with
+        // megabytes unread.
+        let mut head = [0u8; 10];
+        if s.read_exact(&mut head).is_err() {
+            return;
+        }
+        let mut close = 1009u16.to_be_bytes().to_vec();
+        close.extend_from_slice(b"message too big: limit 1024 bytes");
+        let _ = s.write_all(&frame(true, 0x8, &close, None));
+        std::thread::sleep(Duration::from_millis(50));
+    });
+    let mut ws = builder(&rt).connect(&format!("ws://{addr}/")).await?;
+    let big = pattern(32 << 20);
+    let err = match ws.send_binary(&big).await {
+        Ok(()) => bail!("32 MiB went into a peer that stopped reading after 10 bytes"),
+        Err(e) => e,
+    };
+    match &err {
+        WsError::ClosedByPeer(Some(frame)) => {
+            ensure!(
+                frame.code == CloseCode::MessageTooBig,
+                "code {}",
+                frame.code
+            );
+            ensure!(
+                frame.reason() == "message too big: limit 1024 bytes",
+                "reason {:?}",
+                frame.reason()
+            );
+        }
+        other => bail!("expected the peer's Close, got {other:?}"),
+    }
+    ensure!(
+        err.to_string()
+            == "the peer closed the connection with 1009 (message too big): message too big: \
+                limit 1024 bytes",
+        "text: {err}"
+    );
+    ensure!(err.is_closed());
+    Ok(())
+}

@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::proto::ws::handshake::HandshakeError;
-use crate::proto::ws::{EncodeError, ProtocolError};
+use crate::proto::ws::{CloseCode, CloseFrame, EncodeError, ProtocolError};
 use crate::tls::TlsError;
 
 /// Errors returned by [`WsStream`](super::WsStream), its halves and
@@ -44,10 +44,44 @@ pub enum WsError {
     /// can be sent on it.
     #[error("websocket connection is closed")]
     Closed,
+    /// A send failed because the peer closed the connection, and this is the Close it
+    /// sent first (`None`: a Close without a status code). The connection is over.
+    #[error("{}", closed_by_peer(.0.as_deref()))]
+    ClosedByPeer(Option<Box<CloseFrame>>),
     /// What the caller asked to send cannot be encoded: a control payload over 125 bytes,
     /// a close reason over 123 bytes, or a close code that may not be sent.
     #[error("cannot encode: {0}")]
     Encode(EncodeError),
+}
+
+fn closed_by_peer(frame: Option<&CloseFrame>) -> String {
+    let Some(frame) = frame else {
+        return "the peer closed the connection (Close without a status code)".to_owned();
+    };
+    let meaning = match frame.code {
+        CloseCode::Normal => " (normal closure)",
+        CloseCode::GoingAway => " (going away)",
+        CloseCode::ProtocolError => " (protocol error)",
+        CloseCode::Unsupported => " (unsupported data)",
+        CloseCode::InvalidPayload => " (invalid payload)",
+        CloseCode::PolicyViolation => " (policy violation)",
+        CloseCode::MessageTooBig => " (message too big)",
+        CloseCode::MandatoryExtension => " (extension required)",
+        CloseCode::InternalError => " (internal error)",
+        CloseCode::ServiceRestart => " (service restart)",
+        CloseCode::TryAgainLater => " (try again later)",
+        CloseCode::BadGateway => " (bad gateway)",
+        CloseCode::Other(_) => "",
+    };
+    let mut text = format!(
+        "the peer closed the connection with {}{meaning}",
+        frame.code
+    );
+    if !frame.reason().is_empty() {
+        text.push_str(": ");
+        text.push_str(frame.reason());
+    }
+    text
 }
 
 impl WsError {
@@ -64,7 +98,7 @@ impl WsError {
 
     /// True when the operation failed because the connection is already closed.
     pub fn is_closed(&self) -> bool {
-        matches!(self, Self::Closed)
+        matches!(self, Self::Closed | Self::ClosedByPeer(_))
     }
 }
 

@@ -8,6 +8,8 @@ use futures_io::AsyncWrite;
 
 use crate::proto::ws::Owed;
 
+use super::WsError;
+
 use super::driver::WriteSide;
 
 /// Access to a write side and to the owed frames waiting for it.
@@ -37,6 +39,26 @@ pub(crate) trait Sender {
         self.poll_side(cx, |side, cx, owed| side.poll_write(cx, owed))
             .map_err(super::WsError::from)
     }
+
+    /// The error for a write that failed because the peer closed the connection: the
+    /// peer's Close, when the sender can still read it, else the I/O error.
+    async fn peer_closed(&mut self, e: WsError) -> WsError {
+        e
+    }
+}
+
+/// Whether a write error means the peer closed the connection under us (it may have
+/// sent a Close first, saying why).
+pub(crate) fn peer_gone(e: &WsError) -> bool {
+    matches!(
+        e,
+        WsError::Io(io) if matches!(
+            io.kind(),
+            std::io::ErrorKind::BrokenPipe
+                | std::io::ErrorKind::ConnectionReset
+                | std::io::ErrorKind::ConnectionAborted
+        )
+    )
 }
 
 /// The public send methods of a [`Sender`] (`$what` names it in the docs).
@@ -111,8 +133,15 @@ macro_rules! send_api {
         /// # Errors
         ///
         /// [`WsError::Io`] when the transport fails; nothing more can be sent then.
+        /// [`WsError::ClosedByPeer`] when the write failed because the peer closed the
+        /// connection after sending a Close (refusing an oversized message with 1009,
+        /// say) and that Close was the next thing to read.
         pub async fn flush(&mut self) -> Result<(), WsError> {
-            std::future::poll_fn(|cx| $crate::ws::send::Sender::poll_flush_side(self, cx)).await
+            use $crate::ws::send::Sender;
+            match std::future::poll_fn(|cx| Sender::poll_flush_side(self, cx)).await {
+                Err(e) if $crate::ws::send::peer_gone(&e) => Err(self.peer_closed(e).await),
+                result => result,
+            }
         }
     };
 }

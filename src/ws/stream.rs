@@ -243,6 +243,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Sender for WsStream<S> {
     fn high_water(&self) -> usize {
         self.opts.write_high_water
     }
+
+    /// Reads on for a short while: a peer that refuses a message usually sends its Close
+    /// (1009, with a reason) before it drops the connection, and the kernel keeps those
+    /// bytes readable after the reset. A data message read first stays for `recv`.
+    async fn peer_closed(&mut self, e: WsError) -> WsError {
+        const SALVAGE: std::time::Duration = std::time::Duration::from_millis(250);
+        let rt = self.opts.runtime.clone();
+        let read = poll_fn(|cx| driver::poll_advance(self, cx));
+        if let Ok(Ok(true)) = rt.timeout(Some(SALVAGE), read).await
+            && let Some(Message::Close(frame)) = self.rx.message()
+        {
+            return WsError::ClosedByPeer(frame.map(Box::new));
+        }
+        e
+    }
 }
 
 /// Owned messages, one allocation each; use [`WsStream::recv`] for zero-copy receive.
