@@ -38,6 +38,9 @@ fn on_json(json: &str) {
     println!("trade #{n}: {json}");
 }
 
+/// Trades the embedded server sends per session.
+const TRADES_PER_SESSION: usize = 12;
+
 fn main() {
     tracing_subscriber::fmt()
         .with_target(false)
@@ -49,7 +52,7 @@ fn main() {
     let embedded = common::arg("--url").is_none();
     let mut server_done = None;
     let url = common::arg("--url").unwrap_or_else(|| {
-        let (addr, done) = common::spawn_feed_server(sessions, 12);
+        let (addr, done) = common::spawn_feed_server(sessions, TRADES_PER_SESSION);
         server_done = Some(done);
         format!("ws://{addr}/ws")
     });
@@ -61,8 +64,7 @@ fn main() {
             return recipe::run_feed(tls).await;
         }
         // The recipe loops forever; stop the demo once the embedded server has served
-        // every session. (A session that ends by dropping TCP may lose its last trade to
-        // the reset, as a real one would.)
+        // every session.
         let done = async {
             while !server_done
                 .as_ref()
@@ -74,9 +76,14 @@ fn main() {
             }
         };
         futures::future::select(Box::pin(recipe::run_feed(tls)), Box::pin(done)).await;
-        println!(
-            "received {} trades over {sessions} sessions; done",
-            TRADES.load(Ordering::Relaxed)
+        let (got, sent) = (
+            TRADES.load(Ordering::Relaxed),
+            sessions * TRADES_PER_SESSION,
         );
+        println!("received {got} of the {sent} trades sent over {sessions} sessions; done");
+        if got != sent {
+            eprintln!("error: {} trades lost", sent.saturating_sub(got));
+            std::process::exit(1);
+        }
     });
 }

@@ -19,7 +19,7 @@ pub async fn run_feed(tls: TlsConfig) {
                 backoff = Duration::from_millis(100);
             }
             Err(e) => {
-                tracing::warn!(?e, "feed disconnected");
+                tracing::warn!(error = %e, "feed disconnected");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(max_backoff);
             }

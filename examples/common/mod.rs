@@ -94,8 +94,17 @@ async fn serve_feed(
     }
     match ending {
         Ending::Close => ws.close(CloseCode::Normal, "session over").await,
-        // Dropping the stream closes TCP with no Close frame.
-        Ending::Drop => Ok(()),
+        // A dropped feed: TCP ends with no Close frame. Half-close first and read until
+        // the client hangs up, so the kernel sends FIN after the last trade rather than a
+        // reset that would discard it (dropping with the client's pong unread would).
+        Ending::Drop => {
+            if let nexus_async_net::tls::MaybeTls::Plain(tcp) = ws.get_ref() {
+                let _ = tcp.shutdown(std::net::Shutdown::Write);
+            }
+            let drain = async { while let Ok(Some(_)) = ws.recv().await {} };
+            let _ = rt.timeout(Some(Duration::from_secs(2)), drain).await;
+            Ok(())
+        }
     }
 }
 
