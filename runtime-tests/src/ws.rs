@@ -206,7 +206,7 @@ pub async fn handshake_carries_headers_and_negotiates_a_subprotocol(
             .await?;
         let req = ws.request().context("request")?;
         ensure!(req.path() == "/stream?x=1");
-        ensure!(req.header("x-api-key") == Some(&b"secret"[..]));
+        ensure!(req.header("x-api-key") == Some("secret"));
         ensure!(ws.subprotocol() == Some("v2.feed"));
         Ok::<_, anyhow::Error>(())
     };

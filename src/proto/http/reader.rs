@@ -382,11 +382,20 @@ impl<'a> Response<'a> {
         self.reader.minor_version
     }
 
-    /// The first header named `name` (case-insensitive) whose value is UTF-8.
+    /// The value of the first header named `name` (case-insensitive) as text: `None`
+    /// when there is none or its value is not UTF-8 (then use
+    /// [`header_bytes`](Self::header_bytes)). The crate's one rule for received headers,
+    /// the same on the WebSocket handshake's `ServerRequest` and `ClientResponse`.
     pub fn header(&self, name: &str) -> Option<&'a str> {
+        self.header_bytes(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The raw value of the first header named `name` (case-insensitive).
+    pub fn header_bytes(&self, name: &str) -> Option<&'a [u8]> {
         self.headers()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .find_map(|(_, v)| std::str::from_utf8(v).ok())
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 
     /// Every header in order, as (name, raw value).

@@ -109,6 +109,7 @@ fn header_lookup_is_case_insensitive_and_returns_the_first() {
     assert_eq!(resp.header("X-DUP"), Some("a"));
     assert_eq!(resp.header("content-length"), Some("0"));
     assert_eq!(resp.header("missing"), None);
+    assert_eq!(resp.header_bytes("x-dup"), Some(&b"a"[..]));
     assert_eq!(resp.body_str(), Ok(""));
 }
 
@@ -312,4 +313,21 @@ mod properties {
             prop_assert!(reader.buffer_capacity() <= 2 * 512 + 1024 + MIN_READ);
         }
     }
+}
+
+/// The one header rule: `header` is text or `None`, `header_bytes` is the raw value.
+#[test]
+fn a_non_utf8_header_value_is_none_as_text_and_raw_as_bytes() {
+    let mut reader = ResponseReader::new(256);
+    let wire = b"HTTP/1.1 200 OK\r\nX-Latin: caf\xe9\r\nContent-Length: 0\r\n\r\n";
+    run(&mut reader, Method::Get, &[wire], false)
+        .unwrap()
+        .unwrap();
+    let resp = reader.response().unwrap();
+    assert_eq!(resp.header("x-latin"), None);
+    assert_eq!(resp.header_bytes("X-LATIN"), Some(&b"caf\xe9"[..]));
+    assert!(
+        resp.headers()
+            .any(|(n, v)| n == "X-Latin" && v == b"caf\xe9")
+    );
 }

@@ -155,14 +155,22 @@ impl ServerRequest {
         &self.path
     }
 
-    /// The first header called `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
+    /// The value of the first header called `name` (case-insensitive) as text: `None`
+    /// when there is none or its value is not UTF-8 (then use
+    /// [`header_bytes`](Self::header_bytes)). The crate's one rule for received headers.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_bytes(name)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// The raw value of the first header called `name` (case-insensitive).
+    pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
         lookup(&self.headers, name)
     }
 
-    /// Every header, in order.
-    pub fn headers(&self) -> &[(String, Vec<u8>)] {
-        &self.headers
+    /// Every header in order, as (name, raw value).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.headers.iter().map(|(n, v)| (n.as_str(), v.as_slice()))
     }
 
     /// The `Sec-WebSocket-Key`.
