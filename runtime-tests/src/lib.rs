@@ -119,6 +119,7 @@ macro_rules! behaviour_suite {
             body_larger_than_the_initial_buffer_grows_the_reader,
             invalid_chunk_size_line_is_a_parse_error,
             silent_server_gives_read_timeout_and_poisons,
+            send_timeout_bounds_one_request_and_leaves_the_read_timeout_alone,
             body_trickling_slower_than_the_read_timeout_times_out,
             cancelled_send_poisons_the_connection,
             keep_alive_closed_by_the_server_is_reported_stale,

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use anyhow::ensure;
+use anyhow::{Context, ensure};
 use nexus_async_net::rest::{
     HttpConnection, HttpConnectionBuilder, Method, ParseError, RequestWriter, ResponseReader,
     RestError,
@@ -523,6 +523,44 @@ pub async fn silent_server_gives_read_timeout_and_poisons(rt: Runtime) -> anyhow
     let got = conn.send(writer.get("/").finish()?, &mut reader).await;
     ensure!(matches!(got, Err(RestError::ReadTimeout)), "{got:?}");
     ensure!(conn.is_poisoned());
+    Ok(())
+}
+
+/// `send_timeout` bounds one request without a read timeout on the connection, poisons
+/// it once the request was written, and leaves the connection's read timeout alone.
+pub async fn send_timeout_bounds_one_request_and_leaves_the_read_timeout_alone(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let server = Server::start(vec![vec![Step::Hang]])?;
+    let mut conn = HttpConnectionBuilder::new()
+        .runtime(rt.clone())
+        .connect(&server.url())
+        .await?;
+    ensure!(conn.read_timeout().is_none());
+    let mut writer = RequestWriter::for_url(&server.url())?;
+    let mut reader = ResponseReader::default();
+    let guard = Some(Duration::from_secs(20));
+    let got = rt
+        .timeout(
+            guard,
+            conn.send_timeout(
+                writer.get("/").finish()?,
+                &mut reader,
+                Duration::from_millis(200),
+            ),
+        )
+        .await
+        .context("send_timeout did not end by itself")?;
+    ensure!(matches!(got, Err(RestError::ReadTimeout)), "{got:?}");
+    ensure!(got.as_ref().is_err_and(RestError::is_timeout));
+    ensure!(
+        conn.is_poisoned(),
+        "the request was written: the framing is unknown"
+    );
+    ensure!(
+        conn.read_timeout().is_none(),
+        "the per-request deadline leaked"
+    );
     Ok(())
 }
 

@@ -56,6 +56,8 @@ pub struct HttpConnection<S> {
     runtime: Option<Runtime>,
     /// Created on the first timed request and re-armed in place afterwards (no allocation).
     sleep: Option<Pin<Box<dyn Sleep>>>,
+    /// The current request has a deadline (the read timeout or `send_timeout`'s).
+    timed: bool,
 }
 
 impl<S> HttpConnection<S>
@@ -72,6 +74,7 @@ where
             read_timeout: None,
             runtime: None,
             sleep: None,
+            timed: false,
         }
     }
 
@@ -108,6 +111,55 @@ where
         req: Request,
         reader: &'r mut ResponseReader,
     ) -> Result<Response<'r>, RestError> {
+        let deadline = self.read_timeout;
+        self.send_within(req, reader, deadline).await
+    }
+
+    /// [`send`](Self::send) with a deadline for this one request: writing it and reading
+    /// the whole response must finish within `timeout` (or the read timeout, if that is
+    /// shorter). For order entry, where one call must not wait past its deadline.
+    ///
+    /// A request that timed out before any of its bytes was written leaves the connection
+    /// usable; once bytes went out the server may be acting on it, the framing is
+    /// unknown, and the connection is poisoned (a pool slot reconnects). The read timeout
+    /// of the connection is unchanged.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> Result<(), nexus_async_net::rest::RestError> {
+    /// use std::time::Duration;
+    /// use nexus_async_net::rest::{HttpConnectionBuilder, RequestWriter, ResponseReader};
+    ///
+    /// let mut conn = HttpConnectionBuilder::new().connect("http://127.0.0.1:8080").await?;
+    /// let mut writer = RequestWriter::for_url("http://127.0.0.1:8080")?;
+    /// let mut reader = ResponseReader::default();
+    /// let order = writer.post("/order").body(br#"{"qty":1}"#).finish()?;
+    /// match conn.send_timeout(order, &mut reader, Duration::from_millis(50)).await {
+    ///     Ok(resp) => println!("{}", resp.status()),
+    ///     Err(e) if e.is_timeout() => println!("no answer within 50 ms: {e}"),
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`send`](Self::send); [`RestError::ReadTimeout`] when the deadline passes.
+    pub async fn send_timeout<'r>(
+        &mut self,
+        req: Request,
+        reader: &'r mut ResponseReader,
+        timeout: Duration,
+    ) -> Result<Response<'r>, RestError> {
+        let deadline = Some(self.read_timeout.map_or(timeout, |t| t.min(timeout)));
+        self.send_within(req, reader, deadline).await
+    }
+
+    async fn send_within<'r>(
+        &mut self,
+        req: Request,
+        reader: &'r mut ResponseReader,
+        deadline: Option<Duration>,
+    ) -> Result<Response<'r>, RestError> {
         if self.poisoned {
             return Err(RestError::ConnectionPoisoned);
         }
@@ -122,8 +174,14 @@ where
             return Err(RestError::ConnectionStale);
         }
         self.poisoned = true;
-        self.arm_timer();
-        self.write_all(req.as_bytes()).await?;
+        self.arm_timer(deadline);
+        if let Err((e, wrote_any)) = self.write_all(req.as_bytes()).await {
+            if !wrote_any && matches!(e, RestError::ReadTimeout) {
+                // Not a byte reached the server: the connection is as good as before.
+                self.poisoned = false;
+            }
+            return Err(e);
+        }
         drop(req);
         loop {
             let spare = reader.spare()?;
@@ -209,8 +267,9 @@ where
         Ok(())
     }
 
-    fn arm_timer(&mut self) {
-        let Some(timeout) = self.read_timeout else {
+    fn arm_timer(&mut self, deadline: Option<Duration>) {
+        self.timed = deadline.is_some();
+        let Some(timeout) = deadline else {
             return;
         };
         let runtime = self.runtime.get_or_insert_with(Runtime::current);
@@ -237,13 +296,14 @@ where
 
     /// Whether the read timeout has passed (registers the waker otherwise).
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> bool {
-        match (&self.read_timeout, &mut self.sleep) {
-            (Some(_), Some(sleep)) => sleep.as_mut().poll(cx).is_ready(),
+        match (self.timed, &mut self.sleep) {
+            (true, Some(sleep)) => sleep.as_mut().poll(cx).is_ready(),
             _ => false,
         }
     }
 
-    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), RestError> {
+    /// Writes and flushes `bytes`; on failure, also whether any byte was written.
+    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), (RestError, bool)> {
         let mut written = 0;
         let result = poll_fn(|cx| {
             loop {
@@ -269,7 +329,7 @@ where
             Poll::Pending
         })
         .await;
-        result.map_err(|e| self.stale_or(e))
+        result.map_err(|e| (self.stale_or(e), written > 0))
     }
 
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, RestError> {

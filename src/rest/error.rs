@@ -39,8 +39,12 @@ pub enum RestError {
     /// before any byte of the response. The server most likely never saw the request.
     #[error("keep-alive connection was closed by the server before it answered")]
     ConnectionStale,
-    /// The response did not complete within the read timeout. The connection is poisoned.
-    #[error("read timed out")]
+    /// The request did not complete within the read timeout or the deadline of
+    /// `send_timeout`. The connection is poisoned unless no byte of the request had been
+    /// written.
+    #[error(
+        "request timed out: no complete response within the read timeout or send_timeout deadline"
+    )]
     ReadTimeout,
     /// DNS, TCP connect and TLS handshake did not complete within the connect timeout.
     #[error("connect timed out")]
