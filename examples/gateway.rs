@@ -17,26 +17,11 @@ mod common;
 use std::time::Duration;
 
 use nexus_async_net::rt::Runtime;
-use nexus_async_net::ws::{CloseCode, WsStreamBuilder};
+use nexus_async_net::ws::{AcceptError, CloseCode, ServerStream, WsStreamBuilder};
 use nexus_net::ws::Message;
 
-/// One connection: accept, then echo every data message through the split halves.
-async fn serve_connection(sock: async_net::TcpStream) {
-    let addr = sock.peer_addr().ok();
-    sock.set_nodelay(true).ok();
-    let ws = match WsStreamBuilder::new()
-        .buffer_capacity(16 * 1024) // small: gateways hold many low-rate clients
-        .max_message_size(1 << 20)
-        .auto_pong(true)
-        .accept(sock)
-        .await
-    {
-        Ok(ws) => ws,
-        Err(e) => {
-            tracing::warn!(?addr, ?e, "handshake failed");
-            return;
-        }
-    };
+/// One upgraded connection: echo every data message through the split halves.
+async fn serve_connection(ws: ServerStream) {
     let (mut rx, mut tx) = ws.split();
     while let Ok(Some(msg)) = rx.recv().await {
         let sent = match msg {
@@ -79,23 +64,41 @@ fn main() {
         "127.0.0.1:0"
     };
     common::run(async move {
-        let listener = async_net::TcpListener::bind(bind).await.expect("bind");
+        let rt = Runtime::current();
+        // Bind and upgrade through the runtime seam: the same code on every runtime. The
+        // handshakes run concurrently inside the listener, so a slow client holds up no one.
+        let mut listener = WsStreamBuilder::new()
+            .runtime(rt.clone())
+            .disable_nagle()
+            .buffer_capacity(16 * 1024) // small: gateways hold many low-rate clients
+            .max_message_size(1 << 20)
+            .auto_pong(true)
+            .bind(bind.parse().expect("address"))
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         println!("gateway listening on ws://{addr}");
-        let rt = Runtime::current();
         let accept_loop = async {
             loop {
-                let Ok((sock, _)) = listener.accept().await else {
-                    break;
-                };
-                // One task per connection, on whatever runtime is running.
-                if rt.spawn(serve_connection(sock)).is_err() {
-                    tracing::warn!("no executor to spawn on");
+                match listener.accept().await {
+                    // One task per connection, on whatever runtime is running.
+                    Ok((ws, _peer)) => {
+                        if rt.spawn(serve_connection(ws)).is_err() {
+                            tracing::warn!("no executor to spawn on");
+                        }
+                    }
+                    // One client's failed handshake: the others are unaffected.
+                    Err(e @ AcceptError::Handshake { .. }) => tracing::warn!("{e}"),
+                    // Out of file descriptors, say: back off instead of spinning.
+                    Err(e) => {
+                        tracing::warn!("{e}");
+                        rt.sleep(Duration::from_millis(100)).await;
+                    }
                 }
             }
         };
         if serve {
-            return accept_loop.await;
+            accept_loop.await;
+            return;
         }
         let url = format!("ws://{addr}/");
         let clients = futures::future::join_all((0..8).map(|id| demo_client(url.clone(), id, 50)));

@@ -96,6 +96,9 @@ macro_rules! behaviour_suite {
             heartbeat_fails_recv_when_pongs_stop,
             idle_timeout_detects_a_silent_peer,
             busy_poll_echoes_and_parks_once_the_budget_runs_out,
+            listener_accepts_and_upgrades_concurrent_clients,
+            listener_reports_a_bad_client_and_a_silent_one_blocks_nobody,
+            listener_upgrades_tls_clients,
         ]);
         $crate::tests_for!($exec, halves: [
             a_protocol_error_gives_the_same_error_and_close_on_both_shapes,

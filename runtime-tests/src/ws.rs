@@ -629,3 +629,148 @@ pub async fn a_refused_oversized_send_reports_the_peers_close(rt: Runtime) -> an
     ensure!(err.is_closed());
     Ok(())
 }
+
+/// Accepts `n` clients on `listener`, then echoes one text message per client upper-cased
+/// and drains each until the client closes.
+async fn accept_and_shout(
+    listener: &mut nexus_async_net::ws::WsListener,
+    n: usize,
+) -> anyhow::Result<()> {
+    let mut conns = Vec::new();
+    for _ in 0..n {
+        let (ws, peer) = listener.accept().await?;
+        ensure!(peer.ip().is_loopback(), "peer {peer}");
+        conns.push(ws);
+    }
+    for ws in &mut conns {
+        match ws.recv().await? {
+            Some(Message::Text(t)) => {
+                let reply = t.to_uppercase();
+                ws.send_text(&reply).await?;
+            }
+            other => bail!("expected text, got {other:?}"),
+        }
+        while ws.recv().await?.is_some() {}
+    }
+    Ok(())
+}
+
+/// The listener binds through the runtime seam and upgrades eight concurrent clients; each
+/// gets its own reply.
+pub async fn listener_accepts_and_upgrades_concurrent_clients(rt: Runtime) -> anyhow::Result<()> {
+    let mut listener = builder(&rt).bind("127.0.0.1:0".parse()?)?;
+    let url = format!("ws://{}/", listener.local_addr()?);
+    let clients = (0..8).map(|i| {
+        let (rt, url) = (rt.clone(), url.clone());
+        async move {
+            let mut ws = builder(&rt).connect(&url).await?;
+            ws.send_text(&format!("client {i}")).await?;
+            match ws.recv().await? {
+                Some(Message::Text(t)) => ensure!(t == format!("CLIENT {i}"), "got {t}"),
+                other => bail!("expected text, got {other:?}"),
+            }
+            ws.close(CloseCode::Normal, "").await?;
+            Ok::<_, anyhow::Error>(())
+        }
+    });
+    let (server, clients) = futures::join!(
+        accept_and_shout(&mut listener, 8),
+        futures::future::join_all(clients)
+    );
+    server?;
+    for c in clients {
+        c?;
+    }
+    ensure!(listener.pending_handshakes() == 0);
+    Ok(())
+}
+
+/// A client that sends garbage is reported with its address and gets a 400; a client that
+/// stays silent does not hold up a good one behind it; the listener keeps serving.
+pub async fn listener_reports_a_bad_client_and_a_silent_one_blocks_nobody(
+    rt: Runtime,
+) -> anyhow::Result<()> {
+    let mut listener = builder(&rt)
+        .accept_timeout(Duration::from_secs(20))
+        .bind("127.0.0.1:0".parse()?)?;
+    let addr = listener.local_addr()?;
+    // Connected first, never sends a byte, holds the connection for longer than the test.
+    let silent = std::net::TcpStream::connect(addr)?;
+    let mut garbage = crate::servers::peer_thread(move || -> std::io::Result<_> {
+        let mut s = std::net::TcpStream::connect(addr)?;
+        s.write_all(b"HELLO?\r\n\r\n")?;
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        Ok((s.local_addr()?, reply))
+    });
+    // The bad client's error arrives while the silent one is still pending.
+    let err = match listener.accept().await {
+        Err(e) => e,
+        Ok((_, peer)) => bail!("accepted {peer} instead of failing"),
+    };
+    let (garbage_addr, reply) = garbage.recv().await.context("garbage peer")??;
+    ensure!(
+        matches!(
+            &err,
+            nexus_async_net::ws::AcceptError::Handshake {
+                error: WsError::Handshake(_),
+                ..
+            }
+        ),
+        "got {err:?}"
+    );
+    ensure!(
+        err.peer() == Some(garbage_addr),
+        "{err:?} vs {garbage_addr}"
+    );
+    ensure!(
+        err.to_string()
+            .starts_with(&format!("the handshake with {garbage_addr} failed: ")),
+        "{err}"
+    );
+    ensure!(
+        reply.starts_with(b"HTTP/1.1 400"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    // A good client still gets through with the silent one in its handshake.
+    let url = format!("ws://{addr}/");
+    let client = async {
+        let mut ws = builder(&rt).connect(&url).await?;
+        ws.send_text("still there").await?;
+        ensure!(matches!(
+            ws.recv().await?,
+            Some(Message::Text("STILL THERE"))
+        ));
+        ws.close(CloseCode::Normal, "").await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    let (s, c) = futures::join!(accept_and_shout(&mut listener, 1), client);
+    s?;
+    c?;
+    ensure!(
+        listener.pending_handshakes() == 1,
+        "the silent client is still pending"
+    );
+    drop(silent);
+    Ok(())
+}
+
+/// With a server TLS config the listener runs the TLS handshake first (`wss://`).
+pub async fn listener_upgrades_tls_clients(rt: Runtime) -> anyhow::Result<()> {
+    let pki = TestPki::new(0);
+    let mut listener = builder(&rt)
+        .tls(&pki.server())
+        .bind("127.0.0.1:0".parse()?)?;
+    let url = format!("wss://localhost:{}/", listener.local_addr()?.port());
+    let client = async {
+        let mut ws = builder(&rt).tls(&pki.client()).connect(&url).await?;
+        ws.send_text("secret").await?;
+        ensure!(matches!(ws.recv().await?, Some(Message::Text("SECRET"))));
+        ws.close(CloseCode::Normal, "").await?;
+        Ok::<_, anyhow::Error>(())
+    };
+    let (s, c) = futures::join!(accept_and_shout(&mut listener, 1), client);
+    s?;
+    c
+}

@@ -61,11 +61,13 @@
 use std::fmt::Debug;
 use std::future::{Future, poll_fn};
 use std::io;
+use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+mod listener;
 mod tcp;
 
 #[cfg(feature = "async-std")]
@@ -79,6 +81,8 @@ pub mod smol;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
+pub use listener::TcpListener;
+pub(crate) use listener::bind_std;
 pub(crate) use tcp::probe_waker;
 pub use tcp::{AsyncStream, TcpOptions, TcpStream};
 pub(crate) use tcp::{connect_any, strip_brackets};
@@ -144,6 +148,17 @@ pub trait Connector: Send + Sync + Debug + 'static {
     ///
     /// The resolver's error, or the last connect error when every address failed.
     fn connect<'a>(&'a self, host: &'a str, port: u16, opts: &'a TcpOptions) -> ConnectFuture<'a>;
+
+    /// Binds a listening socket on `addr` on this connector's reactor (`SO_REUSEADDR` on
+    /// Unix, a backlog of 1024). The default puts it on the async-io reactor, which serves
+    /// every executor; the tokio shim overrides it to stay on tokio's reactor.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (`AddrInUse`, `PermissionDenied` for a privileged port, ...).
+    fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::from_std(bind_std(addr)?)
+    }
 }
 
 /// Why a future could not be spawned.
@@ -432,6 +447,17 @@ impl Runtime {
             stream.set_busy_poll(opts.busy_poll);
         }
         Ok(stream)
+    }
+
+    /// Binds a listening socket on `addr` through the connector (see [`Connector::bind`]).
+    /// For a WebSocket server, [`WsStreamBuilder::bind`](crate::ws::WsStreamBuilder::bind)
+    /// binds and upgrades in one step.
+    ///
+    /// # Errors
+    ///
+    /// The OS error (`AddrInUse`, `PermissionDenied`, ...).
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
+        self.connector.bind(addr)
     }
 }
 

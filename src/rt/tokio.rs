@@ -14,8 +14,8 @@ use std::time::Instant;
 use ::tokio::runtime::Handle;
 
 use super::{
-    BoxFuture, ConnectFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpOptions,
-    TcpStream, Timer, connect_any, strip_brackets,
+    BoxFuture, ConnectFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpListener,
+    TcpOptions, TcpStream, Timer, bind_std, connect_any, strip_brackets,
 };
 
 /// Spawner, timer and connector over one tokio [`Handle`].
@@ -90,6 +90,13 @@ impl Connector for Tokio {
                 .await
             },
         })
+    }
+
+    fn bind(&self, addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+        // Registering with tokio's reactor needs the runtime context.
+        let _entered = self.handle.enter();
+        let listener = ::tokio::net::TcpListener::from_std(bind_std(addr)?)?;
+        Ok(TcpListener::tokio_with(listener, Some(self.handle.clone())))
     }
 }
 

@@ -259,6 +259,11 @@ impl WsStreamBuilder {
         }
     }
 
+    /// The connect options (socket options, runtime, TLS) for the listener.
+    pub(super) fn connect_opts(&self) -> &ConnectOptions {
+        &self.connect
+    }
+
     fn config(&self) -> Config {
         let max_frame = self.max_frame_size.unwrap_or(self.config.max_message_size);
         self.config.clone().max_frame_size(max_frame)

@@ -4,6 +4,8 @@
 //!   `AsyncRead + AsyncWrite` stream, plain or TLS).
 //! - [`WsStream`] receives zero-copy [`Message`]s and sends frames; it is also a
 //!   `Stream<Item = Result<OwnedMessage, WsError>>` and a `Sink<OwnedMessage>`.
+//! - [`WsListener`] ([`WsStreamBuilder::bind`]) accepts and upgrades many clients at
+//!   once on any runtime.
 //! - [`WsStream::split`] gives a [`WsReader`] and a [`WsWriter`] for two tasks.
 //!
 //! Everything below runs on any runtime: the examples use `futures::executor::block_on`
@@ -43,6 +45,7 @@
 mod builder;
 mod driver;
 mod error;
+mod listener;
 mod send;
 mod split;
 mod stream;
@@ -51,5 +54,6 @@ pub use crate::proto::ws::handshake::{HandshakeError, ServerRequest};
 pub use crate::proto::ws::{CloseCode, CloseFrame, Control, Message, OwnedMessage, ProtocolError};
 pub use builder::{ClientStream, WsStreamBuilder};
 pub use error::WsError;
+pub use listener::{AcceptError, DEFAULT_MAX_PENDING_HANDSHAKES, ServerStream, WsListener};
 pub use split::{WsReader, WsWriter};
 pub use stream::WsStream;
