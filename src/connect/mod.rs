@@ -6,8 +6,9 @@
 //!   embed one and their connect setters delegate to it.
 //! - one URL parser with one `Host` header rule, for `ws://`, `wss://`, `http://` and
 //!   `https://`;
-//! - one connect: TCP through the runtime's connector (socket options applied), then TLS
-//!   when the scheme says so, all under the connect timeout.
+//! - one connect: TCP through the runtime's connector (socket options applied), through
+//!   a [`proxy`] when one is set, then TLS when the scheme says so, all under the connect
+//!   timeout.
 //!
 //! # Timeouts and their defaults
 //!
@@ -51,8 +52,12 @@ use crate::tls::TlsConfig;
 #[cfg(feature = "tls")]
 use crate::tls::TlsError;
 
+pub mod proxy;
 mod setters;
 mod target;
+
+pub use crate::proto::proxy::{ProxyErrorKind, SocksReply};
+pub use proxy::{NoProxy, Proxy, ProxyConfig, ProxyError};
 
 pub(crate) use setters::connect_setters;
 pub(crate) use target::{Target, TargetError};
@@ -112,6 +117,9 @@ pub struct ConnectOptions {
     /// The runtime for connecting and timers; `None` uses [`Runtime::current`] when a
     /// connection is made.
     pub runtime: Option<Runtime>,
+    /// The proxy settings; `None` (the default) connects directly, whatever the
+    /// environment says. See [`proxy`](self::proxy).
+    pub proxy: Option<std::sync::Arc<ProxyConfig>>,
 }
 
 impl Default for ConnectOptions {
@@ -122,6 +130,7 @@ impl Default for ConnectOptions {
             #[cfg(feature = "tls")]
             tls: None,
             runtime: None,
+            proxy: None,
         }
     }
 }
@@ -189,6 +198,26 @@ impl ConnectOptions {
         self
     }
 
+    /// Sends every connection through `proxy` (see [`proxy`](self::proxy)).
+    #[must_use]
+    pub fn proxy(self, proxy: Proxy) -> Self {
+        self.proxy_config(ProxyConfig::all(proxy))
+    }
+
+    /// Uses the proxies the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`, read now); none when it names none.
+    #[must_use]
+    pub fn proxy_from_env(self) -> Self {
+        self.proxy_config(ProxyConfig::from_env())
+    }
+
+    /// Sets the proxy settings (an empty config means no proxy).
+    #[must_use]
+    pub fn proxy_config(mut self, config: ProxyConfig) -> Self {
+        self.proxy = (!config.is_empty()).then(|| std::sync::Arc::new(config));
+        self
+    }
+
     /// Sets the runtime.
     #[must_use]
     pub fn runtime(mut self, runtime: Runtime) -> Self {
@@ -210,6 +239,7 @@ impl fmt::Debug for ConnectOptions {
         #[cfg(feature = "tls")]
         d.field("tls", &self.tls);
         d.field("runtime", &self.runtime.as_ref().map(Runtime::kind))
+            .field("proxy", &self.proxy)
             .finish()
     }
 }
@@ -228,6 +258,8 @@ pub(crate) enum ConnectError {
     TlsNotEnabled,
     /// The connect timeout passed.
     Timeout,
+    /// The proxy refused or broke its handshake.
+    Proxy(ProxyError),
 }
 
 impl From<io::Error> for ConnectError {
@@ -273,9 +305,18 @@ async fn transport(
     target: &Target,
     runtime: &Runtime,
 ) -> Result<MaybeTls<TcpStream>, ConnectError> {
-    let tcp = runtime
-        .connect(&target.host, target.port, &opts.tcp)
-        .await?;
+    let via = opts
+        .proxy
+        .as_ref()
+        .and_then(|p| p.proxy_for(target.is_tls(), &target.host, target.port));
+    let tcp = match via {
+        Some(proxy) => proxy::tunnel(proxy, target, runtime, opts).await?,
+        None => {
+            runtime
+                .connect(&target.host, target.port, &opts.tcp)
+                .await?
+        }
+    };
     if !target.is_tls() {
         return Ok(MaybeTls::Plain(tcp));
     }
@@ -314,6 +355,7 @@ mod errors {
                         #[cfg(not(feature = "tls"))]
                         ConnectError::TlsNotEnabled => Self::TlsNotEnabled,
                         ConnectError::Timeout => $timeout,
+                        ConnectError::Proxy(e) => Self::Proxy(Box::new(e)),
                     }
                 }
             }

@@ -3,7 +3,8 @@
 /// Expands, inside a builder's `impl`, the setters that delegate to its embedded
 /// [`ConnectOptions`](crate::connect::ConnectOptions) field (`$field`, or a path
 /// `a.b` to a nested one): `tls`,
-/// `disable_nagle`, `tcp_keepalive`, `busy_poll`, `connect_timeout`, `runtime`,
+/// `disable_nagle`, `tcp_keepalive`, `busy_poll`, `connect_timeout`, `proxy`,
+/// `proxy_from_env`, `runtime`,
 /// `connect_options` and `get_connect_options`. The doc comments of `connect_timeout` and
 /// `runtime` come from the caller (what they bound differs per builder).
 macro_rules! connect_setters {
@@ -55,6 +56,22 @@ macro_rules! connect_setters {
             timeout: impl ::std::convert::Into<::std::option::Option<::std::time::Duration>>,
         ) -> Self {
             self.$($field).+ = self.$($field).+.connect_timeout(timeout);
+            self
+        }
+
+        /// Connects through `proxy` (HTTP `CONNECT` or SOCKS5), for every target; see
+        /// [`connect::proxy`](crate::connect::proxy). Default: no proxy.
+        pub fn proxy(mut self, proxy: $crate::connect::Proxy) -> Self {
+            self.$($field).+ = self.$($field).+.proxy(proxy);
+            self
+        }
+
+        /// Connects through the proxies the environment names, as curl and reqwest read
+        /// them (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`; read when this is
+        /// called); directly when it names none. See
+        /// [`connect::proxy`](crate::connect::proxy).
+        pub fn proxy_from_env(mut self) -> Self {
+            self.$($field).+ = self.$($field).+.proxy_from_env();
             self
         }
 

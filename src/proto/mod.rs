@@ -8,10 +8,12 @@
 //! - [`ws`]: WebSocket (RFC 6455) framing, masking, UTF-8 validation, the close handshake
 //!   and the opening handshake.
 //! - [`http`]: the HTTP/1.1 client core.
+//! - [`proxy`]: the HTTP `CONNECT` and SOCKS5 handshakes.
 //! - [`reader`]: the bounds-checked byte cursor the parsers read peer bytes through.
 
 pub(crate) mod buf;
 pub mod http;
+pub mod proxy;
 pub mod reader;
 pub mod ws;
 

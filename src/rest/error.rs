@@ -81,6 +81,10 @@ pub enum RestError {
     #[cfg(feature = "tls")]
     #[error("{0}")]
     Tls(Box<TlsError>),
+    /// The proxy refused the tunnel or broke its handshake (a 407, a SOCKS5 refusal);
+    /// its `status()` and `kind()` say which.
+    #[error("{0}")]
+    Proxy(Box<crate::connect::ProxyError>),
     /// `https://` was requested but the crate was built without the `tls` feature.
     #[error("https:// needs the `tls` feature")]
     TlsNotEnabled,

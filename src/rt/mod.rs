@@ -159,6 +159,28 @@ pub trait Connector: Send + Sync + Debug + 'static {
     fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
         TcpListener::from_std(bind_std(addr)?)
     }
+
+    /// Resolves `host` (a name, an IP literal, or a bracketed IPv6 literal) to addresses
+    /// without blocking an executor thread, for a SOCKS5 proxy that takes an address. The
+    /// default runs the system resolver on a small thread pool (`async-net`); IP literals
+    /// never reach it. The tokio shim uses tokio's blocking pool.
+    ///
+    /// # Errors
+    ///
+    /// The resolver's error.
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, io::Result<Vec<SocketAddr>>> {
+        Box::pin(async move {
+            let host = strip_brackets(host);
+            if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+                return Ok(vec![SocketAddr::new(ip, port)]);
+            }
+            async_net::resolve((host, port)).await
+        })
+    }
 }
 
 /// Why a future could not be spawned.
@@ -447,6 +469,15 @@ impl Runtime {
             stream.set_busy_poll(opts.busy_poll);
         }
         Ok(stream)
+    }
+
+    /// Resolves `host:port` through the connector (see [`Connector::resolve`]).
+    ///
+    /// # Errors
+    ///
+    /// The resolver's error.
+    pub async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        self.connector.resolve(host, port).await
     }
 
     /// Binds a listening socket on `addr` through the connector (see [`Connector::bind`]).

@@ -92,6 +92,20 @@ impl Connector for Tokio {
         })
     }
 
+    fn resolve<'a>(
+        &'a self,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, std::io::Result<Vec<std::net::SocketAddr>>> {
+        Box::pin(Entered {
+            handle: &self.handle,
+            fut: async move {
+                let addrs = ::tokio::net::lookup_host((strip_brackets(host), port)).await?;
+                Ok(addrs.collect())
+            },
+        })
+    }
+
     fn bind(&self, addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
         // Registering with tokio's reactor needs the runtime context.
         let _entered = self.handle.enter();

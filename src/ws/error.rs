@@ -30,6 +30,10 @@ pub enum WsError {
     /// The TLS layer failed (bad certificate, bad server name, handshake failure).
     #[error("{0}")]
     Tls(Box<TlsError>),
+    /// The proxy refused the tunnel or broke its handshake (a 407, a SOCKS5 refusal);
+    /// its `status()` and `kind()` say which.
+    #[error("{0}")]
+    Proxy(Box<crate::connect::ProxyError>),
     /// The URL could not be used (`ws://` or `wss://` expected).
     #[error("invalid websocket URL: {0}")]
     InvalidUrl(Box<str>),
