@@ -70,6 +70,7 @@ mod recipe {
                 .default_header("X-API-KEY", &api_key)?
                 .connections(4)
                 .tls(&tls)
+                .proxy_from_env()
                 .build()
                 .await?;
             // Spawn the feed task separately so it can reconnect independently.

@@ -22,6 +22,7 @@ async fn run(base_url: &str) -> Result<(), RestError> {
         .disable_nagle()
         .connect_timeout(Duration::from_secs(3))
         .read_timeout(Duration::from_secs(5))
+        .proxy_from_env() // HTTP_PROXY / ALL_PROXY / NO_PROXY, as curl reads them
         .connect(base_url)
         .await?;
     let mut writer = RequestWriter::for_url(&format!("{base_url}/api/v3"))?;

@@ -44,6 +44,7 @@ mod recipe {
             .connections(4)
             .tls(&tls)
             .disable_nagle()
+            .proxy_from_env() // HTTPS_PROXY / ALL_PROXY / NO_PROXY, as curl reads them
             .tcp_keepalive(Duration::from_secs(60))
             .write_buffer_capacity(32 * 1024)
             .response_buffer_capacity(64 * 1024)

@@ -33,6 +33,7 @@ async fn one_session(tls: &TlsConfig) -> Result<(), WsError> {
         .buffer_capacity(1 << 20)
         .max_message_size(16 << 20)
         .connect_timeout(Duration::from_secs(3))
+        .proxy_from_env() // HTTPS_PROXY / ALL_PROXY / NO_PROXY, as curl reads them
         .connect(crate::feed_url())
         .await?;
     // Re-send subscription state on every reconnect.

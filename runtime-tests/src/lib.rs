@@ -11,6 +11,7 @@ pub mod halves;
 pub mod hostile;
 pub mod mem;
 pub mod pool;
+pub mod proxy;
 pub mod rest;
 pub mod servers;
 pub mod ws;
@@ -100,6 +101,16 @@ macro_rules! behaviour_suite {
             listener_reports_a_bad_client_and_a_silent_one_blocks_nobody,
             listener_upgrades_tls_clients,
         ]);
+        $crate::tests_for!($exec, proxy: [
+            ws_wss_and_rest_go_through_an_http_connect_proxy,
+            a_proxy_refusal_is_a_typed_error_with_its_status,
+            a_tls_proxy_carries_wss_and_custom_headers_reach_the_proxy,
+            bytes_the_proxy_sent_after_its_response_are_kept,
+            socks5_and_socks5h_tunnel_with_credentials,
+            socks5_refusals_and_a_silent_proxy_are_typed_errors,
+            env_rules_pick_the_proxy_and_no_proxy_bypasses_it,
+            real_http_and_socks5_proxies_carry_ws_and_rest,
+        ]);
         $crate::tests_for!($exec, halves: [
             a_protocol_error_gives_the_same_error_and_close_on_both_shapes,
             the_peer_close_is_echoed_the_same_on_both_shapes,
@@ -151,6 +162,7 @@ macro_rules! behaviour_suite {
             idle_timeout_replaces_an_unused_connection,
             bad_options_fail_before_connecting,
             pool_over_tls_with_a_custom_ca_closes_gracefully,
+            heals_every_slot_through_a_proxy,
         ]);
         $crate::tests_for!($exec, hostile: [
             frame_claiming_2_pow_63_bytes_closes_with_1009,

@@ -753,3 +753,50 @@ pub async fn atomic_pool_is_shared_by_concurrent_tasks(rt: Runtime) -> anyhow::R
     );
     Ok(())
 }
+
+/// Through an HTTP `CONNECT` proxy (scripted, and tinyproxy) and a SOCKS5 one
+/// (microsocks), the pool opens its connections, and after the server dies and comes
+/// back it heals every slot through the proxy again (the proxy refusing or dropping
+/// the tunnel meanwhile is one more failed connect).
+pub async fn heals_every_slot_through_a_proxy<P: TestPool>(rt: Runtime) -> anyhow::Result<()> {
+    use crate::proxy::{Flavor, RealProxy, TestProxy};
+    use nexus_async_net::connect::Proxy;
+    let scripted = TestProxy::start(Flavor::Connect {
+        auth: None,
+        coalesce: false,
+    });
+    let tiny = RealProxy::tinyproxy(None)?;
+    let socks = RealProxy::microsocks(None)?;
+    for via in [
+        Proxy::http(&scripted.url("http", None))?,
+        Proxy::http(&format!("http://127.0.0.1:{}", tiny.port))?,
+        Proxy::socks5(&format!("socks5://127.0.0.1:{}", socks.port))?,
+    ] {
+        let mut server = PoolServer::start()?;
+        let pool = P::build(builder::<P>(&server, &rt, 2).proxy(via.clone())).await?;
+        for mut slot in take_all(&pool) {
+            ensure!(get(&mut slot).await? == 200, "through {via:?}");
+        }
+        server.kill();
+        for mut slot in take_all(&pool) {
+            ensure!(get(&mut slot).await.is_err(), "a request on a dead server");
+        }
+        wait_for(&rt, "failed reconnects", || {
+            pool.stats().failed_connects >= 2
+        })
+        .await?;
+        server.restart()?;
+        wait_for(&rt, "slots healed through the proxy", || {
+            pool.stats().idle == 2
+        })
+        .await?;
+        for mut slot in take_all(&pool) {
+            ensure!(get(&mut slot).await? == 200, "healed through {via:?}");
+        }
+        ensure!(pool.stats().reconnects == 2, "{:?}", pool.stats());
+        // The server only ever saw the proxy: 2 first connections and 2 healed ones.
+        ensure!(server.accepted() == 4, "accepted {}", server.accepted());
+    }
+    ensure!(scripted.tunnels().len() >= 4, "{:?}", scripted.log.lines());
+    Ok(())
+}

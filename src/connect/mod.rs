@@ -118,7 +118,7 @@ pub struct ConnectOptions {
     /// connection is made.
     pub runtime: Option<Runtime>,
     /// The proxy settings; `None` (the default) connects directly, whatever the
-    /// environment says. See [`proxy`](self::proxy).
+    /// environment says. See [the `proxy` module](crate::connect::proxy).
     pub proxy: Option<std::sync::Arc<ProxyConfig>>,
 }
 
@@ -198,7 +198,7 @@ impl ConnectOptions {
         self
     }
 
-    /// Sends every connection through `proxy` (see [`proxy`](self::proxy)).
+    /// Sends every connection through `proxy` (see [the `proxy` module](crate::connect::proxy)).
     #[must_use]
     pub fn proxy(self, proxy: Proxy) -> Self {
         self.proxy_config(ProxyConfig::all(proxy))

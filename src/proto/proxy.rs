@@ -102,7 +102,7 @@ fn http_status(status: u16, reason: &str) -> String {
              (http://user:pass@host:port) or set them with Proxy::basic_auth"
         }
         403 => "; the proxy does not allow a tunnel to this host or port",
-        502 | 503 | 504 => "; the proxy could not reach the target",
+        502..=504 => "; the proxy could not reach the target",
         _ => "",
     };
     format!("the proxy refused the tunnel: {status} {reason}{hint}")
@@ -384,10 +384,10 @@ pub fn socks5_connect(
 pub fn parse_socks5_reply(buf: &[u8]) -> Result<Step<()>, ProxyErrorKind> {
     let Some(&[version, rep, _rsv, atyp, first]) = buf.get(..5) else {
         // Report a refusal as soon as it is known, even from a short reply.
-        if let Some(&[5, rep]) = buf.get(..2) {
-            if let Some(reply) = SocksReply::from_code(rep) {
-                return Err(ProxyErrorKind::Socks(reply));
-            }
+        if let Some(&[5, rep]) = buf.get(..2)
+            && let Some(reply) = SocksReply::from_code(rep)
+        {
+            return Err(ProxyErrorKind::Socks(reply));
         }
         return Ok(Step::Need(5));
     };
