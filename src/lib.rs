@@ -40,6 +40,9 @@
     rust_2018_idioms
 )]
 
+#[macro_use]
+mod trace;
+
 pub mod connect;
 pub mod proto;
 pub mod rest;

@@ -7,6 +7,7 @@
 #![allow(missing_docs)]
 
 pub mod executors;
+pub mod feed;
 pub mod halves;
 pub mod hostile;
 pub mod mem;
@@ -110,6 +111,15 @@ macro_rules! behaviour_suite {
             socks5_refusals_and_a_silent_proxy_are_typed_errors,
             env_rules_pick_the_proxy_and_no_proxy_bypasses_it,
             real_http_and_socks5_proxies_carry_ws_and_rest,
+        ]);
+        $crate::tests_for!($exec, feed: [
+            feed_reconnects_resubscribes_and_reports_every_gap,
+            feed_fails_over_past_refused_garbage_and_503,
+            feed_declares_a_silent_connection_stale_despite_pings,
+            feed_stops_at_once_on_a_403_or_a_rejected_certificate,
+            feed_shutdown_from_another_task_closes_with_1000,
+            feed_backoff_follows_the_schedule_on_a_virtual_clock,
+            feed_honours_retry_after_on_429,
         ]);
         $crate::tests_for!($exec, halves: [
             a_protocol_error_gives_the_same_error_and_close_on_both_shapes,

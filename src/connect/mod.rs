@@ -52,11 +52,13 @@ use crate::tls::TlsConfig;
 #[cfg(feature = "tls")]
 use crate::tls::TlsError;
 
+mod backoff;
 pub mod proxy;
 mod setters;
 mod target;
 
 pub use crate::proto::proxy::{ProxyErrorKind, SocksReply};
+pub use backoff::Backoff;
 pub use proxy::{NoProxy, Proxy, ProxyConfig, ProxyError};
 
 pub(crate) use setters::connect_setters;
@@ -317,6 +319,7 @@ async fn transport(
                 .await?
         }
     };
+    trace!(debug, "nexus_async_net::connect", host = %target.host, port = target.port, proxy = ?via.map(Proxy::addr), "connected");
     if !target.is_tls() {
         return Ok(MaybeTls::Plain(tcp));
     }
@@ -326,7 +329,17 @@ async fn transport(
             Some(config) => config.clone(),
             None => TlsConfig::new()?,
         };
-        Ok(config.connect(&target.host, tcp).await?)
+        let tls = config.connect(&target.host, tcp).await;
+        #[cfg(feature = "tracing")]
+        match &tls {
+            Ok(_) => {
+                trace!(debug, "nexus_async_net::connect", host = %target.host, "TLS handshake done");
+            }
+            Err(e) => {
+                trace!(debug, "nexus_async_net::connect", host = %target.host, error = %e, "TLS handshake failed");
+            }
+        }
+        Ok(tls?)
     }
     #[cfg(not(feature = "tls"))]
     {

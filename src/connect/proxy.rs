@@ -502,6 +502,7 @@ pub(super) async fn tunnel(
     opts: &ConnectOptions,
 ) -> Result<TcpStream, ConnectError> {
     let mut tcp = runtime.connect(&proxy.host, proxy.port, &opts.tcp).await?;
+    trace!(debug, "nexus_async_net::connect", proxy = %proxy.addr(), kind = ?proxy.kind, target = %authority(&target.host, target.port), "opening a proxy tunnel");
     match proxy.kind {
         Kind::Http => match http_connect(proxy, target, &mut tcp).await? {
             Some(early) => Ok(TcpStream::from_custom(Box::new(Prefixed::new(early, tcp)))),

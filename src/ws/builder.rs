@@ -203,10 +203,23 @@ impl WsStreamBuilder {
     /// `connect_timeout` passed.
     pub async fn connect(self, url: &str) -> Result<ClientStream, WsError> {
         let target = Target::parse_ws(url)?;
-        connect::connect_then(&self.connect, &target, |io, rt| {
+        let ws = connect::connect_then(&self.connect, &target, |io, rt| {
             self.client_handshake(io, &target, rt)
         })
-        .await
+        .await;
+        #[cfg(feature = "tracing")]
+        match &ws {
+            Ok(_) => {
+                trace!(
+                    debug,
+                    "nexus_async_net::ws", url, "WebSocket handshake done"
+                );
+            }
+            Err(e) => {
+                trace!(debug, "nexus_async_net::ws", url, error = %e, "WebSocket connect failed");
+            }
+        }
+        ws
     }
 
     /// Performs the client handshake over a transport the caller already connected (and

@@ -58,7 +58,7 @@ pub enum WsError {
     Encode(EncodeError),
 }
 
-fn closed_by_peer(frame: Option<&CloseFrame>) -> String {
+pub(crate) fn closed_by_peer(frame: Option<&CloseFrame>) -> String {
     let Some(frame) = frame else {
         return "the peer closed the connection (Close without a status code)".to_owned();
     };

@@ -45,6 +45,7 @@
 mod builder;
 mod driver;
 mod error;
+mod feed;
 mod listener;
 mod send;
 mod split;
@@ -54,6 +55,10 @@ pub use crate::proto::ws::handshake::{HandshakeError, ServerRequest};
 pub use crate::proto::ws::{CloseCode, CloseFrame, Control, Message, OwnedMessage, ProtocolError};
 pub use builder::{ClientStream, WsStreamBuilder};
 pub use error::WsError;
+pub use feed::{
+    Disconnect, Feed, FeedBuilder, FeedError, FeedEvent, FeedShutdown, FeedStats, NoSubscribe,
+    Subscribe, default_backoff,
+};
 pub use listener::{AcceptError, DEFAULT_MAX_PENDING_HANDSHAKES, ServerStream, WsListener};
 pub use split::{WsReader, WsWriter};
 pub use stream::WsStream;

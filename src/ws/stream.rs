@@ -120,6 +120,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsStream<S> {
         }
         if !self.state.is_done() {
             self.side.encode_close(code, reason)?;
+            trace!(
+                debug,
+                "nexus_async_net::ws",
+                code = u16::from(code),
+                reason,
+                "sending Close"
+            );
         }
         let rt = self.opts.runtime.clone();
         let timeout = self.opts.close_timeout;

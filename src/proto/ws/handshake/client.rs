@@ -121,7 +121,14 @@ impl ClientHandshake {
         }
         let status = response.code.unwrap_or(0);
         if status != 101 {
-            return Err(HandshakeError::UnexpectedStatus(status));
+            // Retry-After as delta-seconds (RFC 9110 §10.2.3); an HTTP-date is ignored.
+            let retry_after = first_value(response.headers, "retry-after")
+                .and_then(|v| std::str::from_utf8(v.trim_ascii()).ok())
+                .and_then(|v| v.parse::<u32>().ok());
+            return Err(HandshakeError::UnexpectedStatus {
+                status,
+                retry_after,
+            });
         }
         let headers = response.headers;
         if !has_token(headers, "upgrade", "websocket") {

@@ -111,9 +111,15 @@ pub enum HandshakeError {
     /// `Sec-WebSocket-Key` is missing or not 16 bytes in base64.
     #[error("missing or invalid Sec-WebSocket-Key")]
     InvalidKey,
-    /// The server answered with a status other than 101.
-    #[error("server answered {0} instead of 101")]
-    UnexpectedStatus(u16),
+    /// The server answered with a status other than 101 (a redirect, 429, 503, an error
+    /// page), with its `Retry-After` in seconds when it sent one.
+    #[error("server answered {status} instead of 101{}", .retry_after.map(|s| format!(" (Retry-After: {s} s)")).unwrap_or_default())]
+    UnexpectedStatus {
+        /// The status code.
+        status: u16,
+        /// `Retry-After` as delta-seconds, if the server sent one.
+        retry_after: Option<u32>,
+    },
     /// `Sec-WebSocket-Accept` is missing or does not match the key.
     #[error("Sec-WebSocket-Accept does not match the key")]
     AcceptMismatch,

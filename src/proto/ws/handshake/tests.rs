@@ -139,8 +139,10 @@ fn invalid_responses_are_rejected() {
     let (hs, _) = client(&["v1"]);
     let accept = accept_key(hs.key());
     let cases: Vec<(String, HandshakeError)> = vec![
-        ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into(), HandshakeError::UnexpectedStatus(200)),
-        ("HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n".into(), HandshakeError::UnexpectedStatus(302)),
+        ("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".into(), HandshakeError::UnexpectedStatus { status: 200, retry_after: None }),
+        ("HTTP/1.1 302 Found\r\nLocation: /x\r\n\r\n".into(), HandshakeError::UnexpectedStatus { status: 302, retry_after: None }),
+        ("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n\r\n".into(), HandshakeError::UnexpectedStatus { status: 429, retry_after: Some(7) }),
+        ("HTTP/1.1 503 Service Unavailable\r\nRetry-After: Fri, 31 Dec 1999 23:59:59 GMT\r\n\r\n".into(), HandshakeError::UnexpectedStatus { status: 503, retry_after: None }),
         (format!("HTTP/1.1 101 S\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"), HandshakeError::MissingUpgrade),
         (format!("HTTP/1.1 101 S\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"), HandshakeError::MissingConnectionUpgrade),
         ("HTTP/1.1 101 S\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n".into(), HandshakeError::AcceptMismatch),
