@@ -8,6 +8,7 @@
 
 pub mod executors;
 pub mod feed;
+pub mod gateway;
 pub mod halves;
 pub mod hostile;
 pub mod mem;
@@ -120,6 +121,12 @@ macro_rules! behaviour_suite {
             feed_shutdown_from_another_task_closes_with_1000,
             feed_backoff_follows_the_schedule_on_a_virtual_clock,
             feed_honours_retry_after_on_429,
+        ]);
+        $crate::tests_for!($exec, gateway: [
+            broadcast_reaches_every_client_once_in_order,
+            a_client_that_stops_reading_stays_bounded_and_delays_no_one,
+            a_lagging_client_is_closed_with_its_code,
+            reuse_port_shards_each_accept_their_share,
         ]);
         $crate::tests_for!($exec, halves: [
             a_protocol_error_gives_the_same_error_and_close_on_both_shapes,

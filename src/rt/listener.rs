@@ -20,14 +20,75 @@ pub(crate) const LISTEN_BACKLOG: i32 = 1024;
 /// Binds a non-blocking listening socket on `addr` with `SO_REUSEADDR` (on Unix, so a
 /// restarted server does not wait out `TIME_WAIT`) and a backlog of [`LISTEN_BACKLOG`].
 pub(crate) fn bind_std(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    bind_socket(addr, false)
+}
+
+fn bind_socket(addr: SocketAddr, reuse_port: bool) -> io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     #[cfg(unix)]
     socket.set_reuse_address(true)?;
+    if reuse_port {
+        set_reuse_port(&socket)?;
+    }
     socket.bind(&addr.into())?;
     socket.listen(LISTEN_BACKLOG)?;
     socket.set_nonblocking(true)?;
     Ok(socket.into())
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+))]
+fn set_reuse_port(socket: &socket2::Socket) -> io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+)))]
+fn set_reuse_port(_: &socket2::Socket) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "SO_REUSEPORT is not available on this OS: bind one listener and share it, or accept \
+         on one thread and hand connections to the others",
+    ))
+}
+
+/// Binds `shards` listening sockets on one address with `SO_REUSEPORT`, for a
+/// thread-per-core server: give one to each thread, which wraps it on its own runtime with
+/// [`Runtime::adopt`](super::Runtime::adopt), and the kernel spreads new connections
+/// across them (Linux hashes the connection's addresses and ports; each listener gets its
+/// share of the accept queue, so one busy thread does not accept for the others).
+///
+/// Port 0 picks a free port once; every shard is bound to it.
+///
+/// ```
+/// use nexus_async_net::rt::{bind_reuse_port, Runtime};
+/// # fn main() -> std::io::Result<()> {
+/// let shards = bind_reuse_port("127.0.0.1:0".parse().unwrap(), 4)?;
+/// let port = shards[0].local_addr()?.port();
+/// assert!(shards.iter().all(|l| l.local_addr().unwrap().port() == port));
+/// // On each runtime thread:
+/// let listener = Runtime::current().adopt(shards.into_iter().next().unwrap())?;
+/// # drop(listener);
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// `Unsupported` where the OS has no `SO_REUSEPORT` (the text says what to do instead);
+/// the OS error of binding otherwise.
+pub fn bind_reuse_port(addr: SocketAddr, shards: usize) -> io::Result<Vec<std::net::TcpListener>> {
+    let first = bind_socket(addr, true)?;
+    let addr = first.local_addr()?;
+    let mut all = vec![first];
+    for _ in 1..shards.max(1) {
+        all.push(bind_socket(addr, true)?);
+    }
+    Ok(all)
 }
 
 /// A listening TCP socket, whatever runtime drives it.
@@ -194,6 +255,36 @@ mod tests {
         // not allow two listeners).
         let err = bind_std(l.local_addr().unwrap()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn reuse_port_shards_share_one_port_and_the_kernel_spreads_connections() {
+        let shards = bind_reuse_port("127.0.0.1:0".parse().unwrap(), 4).unwrap();
+        let addr = shards[0].local_addr().unwrap();
+        let clients: Vec<_> = (0..64)
+            .map(|_| std::net::TcpStream::connect(addr).unwrap())
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let mut per_shard = Vec::new();
+        for l in &shards {
+            let mut n = 0;
+            while l.accept().is_ok() {
+                n += 1;
+            }
+            per_shard.push(n);
+        }
+        assert_eq!(
+            per_shard.iter().sum::<usize>(),
+            clients.len(),
+            "{per_shard:?}"
+        );
+        assert!(
+            per_shard.iter().filter(|&&n| n > 0).count() >= 2,
+            "64 connections all on one shard: {per_shard:?}"
+        );
+        // Without SO_REUSEPORT the port is taken.
+        assert_eq!(bind_std(addr).unwrap_err().kind(), io::ErrorKind::AddrInUse);
     }
 
     #[test]

@@ -81,8 +81,8 @@ pub mod smol;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio;
 
-pub use listener::TcpListener;
 pub(crate) use listener::bind_std;
+pub use listener::{TcpListener, bind_reuse_port};
 pub(crate) use tcp::probe_waker;
 pub use tcp::{AsyncStream, TcpOptions, TcpStream};
 pub(crate) use tcp::{connect_any, strip_brackets};
@@ -157,7 +157,18 @@ pub trait Connector: Send + Sync + Debug + 'static {
     ///
     /// The OS error (`AddrInUse`, `PermissionDenied` for a privileged port, ...).
     fn bind(&self, addr: SocketAddr) -> io::Result<TcpListener> {
-        TcpListener::from_std(bind_std(addr)?)
+        self.adopt(bind_std(addr)?)
+    }
+
+    /// Puts a bound, listening std socket on this connector's reactor (async-io by
+    /// default; the tokio shim uses tokio's). The one place a listener meets a reactor.
+    ///
+    /// # Errors
+    ///
+    /// The OS error of registering the socket.
+    fn adopt(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        listener.set_nonblocking(true)?;
+        TcpListener::from_std(listener)
     }
 
     /// Resolves `host` (a name, an IP literal, or a bracketed IPv6 literal) to addresses
@@ -478,6 +489,16 @@ impl Runtime {
     /// The resolver's error.
     pub async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         self.connector.resolve(host, port).await
+    }
+
+    /// Puts a listening std socket (one of [`bind_reuse_port`]'s shards, say) on this
+    /// runtime's reactor (see [`Connector::adopt`]).
+    ///
+    /// # Errors
+    ///
+    /// The OS error of registering the socket.
+    pub fn adopt(&self, listener: std::net::TcpListener) -> io::Result<TcpListener> {
+        self.connector.adopt(listener)
     }
 
     /// Binds a listening socket on `addr` through the connector (see [`Connector::bind`]).

@@ -15,7 +15,7 @@ use ::tokio::runtime::Handle;
 
 use super::{
     BoxFuture, ConnectFuture, Connector, LocalBoxFuture, Sleep, SpawnError, Spawner, TcpListener,
-    TcpOptions, TcpStream, Timer, bind_std, connect_any, strip_brackets,
+    TcpOptions, TcpStream, Timer, connect_any, strip_brackets,
 };
 
 /// Spawner, timer and connector over one tokio [`Handle`].
@@ -106,10 +106,11 @@ impl Connector for Tokio {
         })
     }
 
-    fn bind(&self, addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    fn adopt(&self, listener: std::net::TcpListener) -> std::io::Result<TcpListener> {
         // Registering with tokio's reactor needs the runtime context.
         let _entered = self.handle.enter();
-        let listener = ::tokio::net::TcpListener::from_std(bind_std(addr)?)?;
+        listener.set_nonblocking(true)?;
+        let listener = ::tokio::net::TcpListener::from_std(listener)?;
         Ok(TcpListener::tokio_with(listener, Some(self.handle.clone())))
     }
 }

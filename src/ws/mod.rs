@@ -42,6 +42,7 @@
 //! # }
 //! ```
 
+mod broadcast;
 mod builder;
 mod driver;
 mod error;
@@ -52,7 +53,10 @@ mod split;
 mod stream;
 
 pub use crate::proto::ws::handshake::{HandshakeError, ServerRequest};
-pub use crate::proto::ws::{CloseCode, CloseFrame, Control, Message, OwnedMessage, ProtocolError};
+pub use crate::proto::ws::{
+    CloseCode, CloseFrame, Control, Message, OwnedMessage, PreparedMessage, ProtocolError,
+};
+pub use broadcast::{Broadcast, Lag, LagPolicy, Subscriber};
 pub use builder::{ClientStream, WsStreamBuilder};
 pub use error::WsError;
 pub use feed::{

@@ -127,6 +127,35 @@ macro_rules! send_api {
             $crate::ws::send::Sender::with_side(self, |s| s.encode(|e| e.encode_binary(data)))
         }
 
+        /// Queues a [`PreparedMessage`](crate::proto::ws::PreparedMessage) (encoded
+        /// once, shared by many connections) without writing it: its frame is copied into
+        /// the write buffer as it is, with no encoding.
+        ///
+        /// # Errors
+        ///
+        /// [`WsError::Encode`] on a client (its frames must be masked), else as
+        /// [`feed_text`](Self::feed_text).
+        pub fn feed_prepared(
+            &mut self,
+            message: &$crate::proto::ws::PreparedMessage,
+        ) -> Result<(), WsError> {
+            $crate::ws::send::Sender::with_side(self, |s| s.encode(|e| e.encode_prepared(message)))
+        }
+
+        /// Sends a [`PreparedMessage`](crate::proto::ws::PreparedMessage) and flushes it
+        /// (see [`feed_prepared`](Self::feed_prepared)).
+        ///
+        /// # Errors
+        ///
+        /// As [`feed_prepared`](Self::feed_prepared) and [`flush`](Self::flush).
+        pub async fn send_prepared(
+            &mut self,
+            message: &$crate::proto::ws::PreparedMessage,
+        ) -> Result<(), WsError> {
+            self.feed_prepared(message)?;
+            self.flush().await
+        }
+
         /// Writes every queued frame (replies owed to the peer included) and flushes the
         /// transport (TLS records included).
         ///

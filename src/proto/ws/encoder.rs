@@ -12,6 +12,7 @@ use super::error::EncodeError;
 use super::frame::{MAX_HEADER_LEN, OpCode, encode_header};
 use super::mask::apply_mask;
 use super::message::MAX_CONTROL_PAYLOAD;
+use super::prepared::PreparedMessage;
 
 /// The send half of a WebSocket connection (sans-IO).
 ///
@@ -216,6 +217,28 @@ impl Encoder {
         Ok(())
     }
 
+    /// Queues a [`PreparedMessage`]: its frame is appended as it is (no encoding, no
+    /// masking).
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::PreparedOnClient`] on a client; [`EncodeError::FragmentationOrder`]
+    /// inside a fragmented message; [`EncodeError::AfterClose`].
+    pub fn encode_prepared(&mut self, message: &PreparedMessage) -> Result<(), EncodeError> {
+        if self.role == Role::Client {
+            return Err(EncodeError::PreparedOnClient);
+        }
+        if self.close_sent {
+            return Err(EncodeError::AfterClose);
+        }
+        if self.fragmenting {
+            return Err(EncodeError::FragmentationOrder);
+        }
+        self.reclaim();
+        self.buf.vec().extend_from_slice(message.frame());
+        Ok(())
+    }
+
     /// Encoded bytes not yet written to the transport.
     pub fn pending(&self) -> &[u8] {
         self.buf.pending()
@@ -297,6 +320,45 @@ mod tests {
 
     fn server() -> Encoder {
         Encoder::new(Role::Server, &Config::default())
+    }
+
+    #[test]
+    fn a_prepared_message_is_the_same_bytes_as_encoding_it_and_clients_refuse_it() {
+        for (prepared, direct) in [
+            (PreparedMessage::text("héllo"), {
+                let mut e = server();
+                e.encode_text("héllo").unwrap();
+                e.pending().to_vec()
+            }),
+            (PreparedMessage::binary(&[7; 70_000]), {
+                let mut e = server();
+                e.encode_binary(&[7; 70_000]).unwrap();
+                e.pending().to_vec()
+            }),
+        ] {
+            let mut e = server();
+            e.encode_prepared(&prepared).unwrap();
+            e.encode_prepared(&prepared.clone()).unwrap();
+            assert_eq!(e.pending(), [direct.clone(), direct].concat());
+        }
+        let mut client = Encoder::new(Role::Client, &Config::default());
+        assert_eq!(
+            client.encode_prepared(&PreparedMessage::text("x")),
+            Err(EncodeError::PreparedOnClient)
+        );
+        assert!(client.pending().is_empty());
+        let mut e = server();
+        e.encode_frame(OpCode::Text, false, b"part").unwrap();
+        assert_eq!(
+            e.encode_prepared(&PreparedMessage::text("x")),
+            Err(EncodeError::FragmentationOrder)
+        );
+        e.encode_frame(OpCode::Continuation, true, b"end").unwrap();
+        e.encode_close(CloseCode::Normal, "").unwrap();
+        assert_eq!(
+            e.encode_prepared(&PreparedMessage::text("x")),
+            Err(EncodeError::AfterClose)
+        );
     }
 
     fn decode(role: Role, bytes: &[u8]) -> Vec<Event> {

@@ -115,6 +115,10 @@ pub enum EncodeError {
     /// a continuation with no message in progress, or a new message before the last ended.
     #[error("frame out of fragmentation order")]
     FragmentationOrder,
+    /// A [`PreparedMessage`](super::PreparedMessage) (unmasked) was sent by a client,
+    /// whose frames must be masked (§5.3).
+    #[error("a prepared message is a server frame; a client must mask its frames")]
+    PreparedOnClient,
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ pub mod handshake;
 mod heartbeat;
 mod mask;
 mod message;
+mod prepared;
 mod receiver;
 mod utf8;
 
@@ -92,4 +93,5 @@ pub use error::{EncodeError, ProtocolError};
 pub use frame::OpCode;
 pub use heartbeat::{HeartbeatConfig, HeartbeatTimeout};
 pub use message::{Control, MAX_CONTROL_PAYLOAD, Message, OwnedMessage};
+pub use prepared::PreparedMessage;
 pub use receiver::{HEARTBEAT_PING, Owed, Receiver};
