@@ -38,52 +38,22 @@ fn on_json(json: &str) {
     println!("trade #{n}: {json}");
 }
 
-/// Trades the embedded server sends per session.
-const TRADES_PER_SESSION: usize = 12;
-
 fn main() {
     tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
         .init();
-    let sessions: usize = common::arg("--sessions")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
-    let embedded = common::arg("--url").is_none();
-    let mut server_done = None;
-    let url = common::arg("--url").unwrap_or_else(|| {
-        let (addr, done) = common::spawn_feed_server(sessions, TRADES_PER_SESSION);
-        server_done = Some(done);
-        format!("ws://{addr}/ws")
-    });
+    let (url, embedded) = common::feed_target();
     println!("feed: {url}");
     let _ = URL.set(url);
     let tls = nexus_net::tls::TlsConfig::new().expect("TLS config with built-in roots");
     common::run(async move {
-        if !embedded {
-            return recipe::run_feed(tls).await;
-        }
-        // The recipe loops forever; stop the demo once the embedded server has served
-        // every session.
-        let done = async {
-            while !server_done
-                .as_ref()
-                .is_some_and(|d| d.load(Ordering::SeqCst))
-            {
-                nexus_async_net::rt::Runtime::current()
-                    .sleep(std::time::Duration::from_millis(50))
-                    .await;
+        match embedded {
+            // The recipe loops forever: stop once the embedded server is done.
+            Some((sessions, done)) => {
+                common::run_until_served(recipe::run_feed(tls), sessions, done, &TRADES).await
             }
-        };
-        futures::future::select(Box::pin(recipe::run_feed(tls)), Box::pin(done)).await;
-        let (got, sent) = (
-            TRADES.load(Ordering::Relaxed),
-            sessions * TRADES_PER_SESSION,
-        );
-        println!("received {got} of the {sent} trades sent over {sessions} sessions; done");
-        if got != sent {
-            eprintln!("error: {} trades lost", sent.saturating_sub(got));
-            std::process::exit(1);
+            None => recipe::run_feed(tls).await,
         }
     });
 }

@@ -51,50 +51,26 @@ async fn run_feed(url: &str) -> Result<(), FeedError> {
 }
 // ---- end of user code ----
 
-/// Trades the embedded server sends per session (as in `exchange_feed`).
-const TRADES_PER_SESSION: usize = 12;
-
 fn main() {
     tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
         .init();
-    let sessions: usize = common::arg("--sessions")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(4);
-    let mut server_done = None;
-    let url = common::arg("--url").unwrap_or_else(|| {
-        let (addr, done) = common::spawn_feed_server(sessions, TRADES_PER_SESSION);
-        server_done = Some(done);
-        format!("ws://{addr}/ws")
-    });
+    let (url, embedded) = common::feed_target();
     println!("feed: {url}");
     let url = URL.get_or_init(|| url);
     common::run(async move {
-        let Some(done_flag) = server_done else {
-            if let Err(e) = run_feed(url).await {
-                eprintln!("error: {e}");
-                std::process::exit(1);
+        match embedded {
+            // The feed runs until stopped: stop once the embedded server is done.
+            Some((sessions, done)) => {
+                common::run_until_served(run_feed(url), sessions, done, &TRADES).await
             }
-            return;
-        };
-        // The feed runs until stopped; stop the demo once the embedded server is done.
-        let done = async {
-            while !done_flag.load(Ordering::SeqCst) {
-                nexus_async_net::rt::Runtime::current()
-                    .sleep(Duration::from_millis(50))
-                    .await;
+            None => {
+                if let Err(e) = run_feed(url).await {
+                    eprintln!("error: {e}");
+                    std::process::exit(1);
+                }
             }
-        };
-        futures::future::select(Box::pin(run_feed(url)), Box::pin(done)).await;
-        let (got, sent) = (
-            TRADES.load(Ordering::Relaxed),
-            sessions * TRADES_PER_SESSION,
-        );
-        println!("received {got} of the {sent} trades sent over {sessions} sessions; done");
-        if got != sent {
-            eprintln!("error: {} trades lost", sent.saturating_sub(got));
-            std::process::exit(1);
         }
     });
 }

@@ -143,3 +143,46 @@ pub fn run<F: std::future::Future>(fut: F) -> F::Output {
         }
     }
 }
+
+/// Trades the embedded feed server sends per session (both feed demos).
+pub const TRADES_PER_SESSION: usize = 12;
+
+/// The feed demos' harness: the feed URL from `--url`, or an embedded feed server for
+/// `--sessions` sessions (default 4). Returns the URL and, for the embedded server, the
+/// number of sessions and its done flag.
+pub fn feed_target() -> (
+    String,
+    Option<(usize, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
+) {
+    let sessions: usize = arg("--sessions").and_then(|s| s.parse().ok()).unwrap_or(4);
+    match arg("--url") {
+        Some(url) => (url, None),
+        None => {
+            let (addr, done) = spawn_feed_server(sessions, TRADES_PER_SESSION);
+            (format!("ws://{addr}/ws"), Some((sessions, done)))
+        }
+    }
+}
+
+/// Runs `feed` (which loops forever) until the embedded server has served every session,
+/// then prints how many of the trades sent arrived and exits 1 if any was lost.
+pub async fn run_until_served<F: std::future::Future>(
+    feed: F,
+    sessions: usize,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    received: &std::sync::atomic::AtomicUsize,
+) {
+    let served = async {
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            Runtime::current().sleep(Duration::from_millis(50)).await;
+        }
+    };
+    futures::future::select(Box::pin(feed), Box::pin(served)).await;
+    let got = received.load(std::sync::atomic::Ordering::Relaxed);
+    let sent = sessions * TRADES_PER_SESSION;
+    println!("received {got} of the {sent} trades sent over {sessions} sessions; done");
+    if got != sent {
+        eprintln!("error: {} trades lost", sent.saturating_sub(got));
+        std::process::exit(1);
+    }
+}

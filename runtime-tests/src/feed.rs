@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure};
 use nexus_async_net::connect::Backoff;
 use nexus_async_net::rt::{Runtime, Sleep, Timer};
-use nexus_async_net::ws::{
-    ClientStream, Disconnect, Feed, FeedError, FeedEvent, Message, WsError, WsStreamBuilder,
-};
+use nexus_async_net::ws::{ClientStream, Disconnect, Feed, FeedError, FeedEvent, Message, WsError};
 
 use crate::servers::{TestPki, frame, raw_accept, raw_server, read_frame};
 
@@ -130,12 +128,7 @@ fn serve(
     Ok(())
 }
 
-fn ws(rt: &Runtime) -> WsStreamBuilder {
-    WsStreamBuilder::new()
-        .runtime(rt.clone())
-        .disable_nagle()
-        .connect_timeout(Duration::from_secs(10))
-}
+use crate::servers::ws_client as ws;
 
 fn fast() -> Backoff {
     Backoff::new(Duration::from_millis(1), Duration::from_millis(5))

@@ -16,7 +16,7 @@ use nexus_async_net::ws::{
     Broadcast, CloseCode, Lag, LagPolicy, Message, PreparedMessage, WsListener, WsStreamBuilder,
 };
 
-use crate::servers::{accept_key, read_head};
+use crate::servers::{accept_key, read_head, yield_now};
 
 fn builder(rt: &Runtime) -> WsStreamBuilder {
     WsStreamBuilder::new()
@@ -26,20 +26,6 @@ fn builder(rt: &Runtime) -> WsStreamBuilder {
         .write_buffer_capacity(4 * 1024)
         .connect_timeout(Duration::from_secs(10))
         .close_timeout(Duration::from_millis(200))
-}
-
-/// Lets the other futures of the same task run once.
-async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
 }
 
 /// Runs `fut` to completion while also polling `others` (whose results are returned).

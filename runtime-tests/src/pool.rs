@@ -11,7 +11,6 @@ use std::ops::DerefMut;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,7 @@ use nexus_async_net::rt::{self, Runtime};
 
 // A timer whose sleeps never end: a pool on it can only be woken by notification.
 use crate::mem::NeverTimer;
+use crate::servers::yield_now;
 
 // ---------------------------------------------------------------------------------------
 // The two pools behind one interface
@@ -689,20 +689,6 @@ pub async fn bad_options_fail_before_connecting<P: TestPool>(rt: Runtime) -> any
         Err(RestError::Io(_)) => Ok(()),
         other => bail!("expected an I/O error, got {:?}", other.err()),
     }
-}
-
-/// Yields to the executor once.
-async fn yield_now() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    })
-    .await;
 }
 
 /// `AtomicClientPool` shared by tasks spawned on the executor (on several threads where

@@ -291,12 +291,7 @@ fn pump(client: TcpStream, upstream: TcpStream) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ws(rt: &Runtime) -> WsStreamBuilder {
-    WsStreamBuilder::new()
-        .runtime(rt.clone())
-        .disable_nagle()
-        .connect_timeout(Duration::from_secs(10))
-}
+use crate::servers::ws_client as ws;
 
 /// One text echo over `ws`, then a clean close.
 async fn echo_once(builder: WsStreamBuilder, url: &str) -> anyhow::Result<()> {

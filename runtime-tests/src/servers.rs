@@ -318,3 +318,26 @@ pub fn peer_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) ->
     thread::spawn(move || tx.send(f()));
     rx
 }
+
+/// Yields to the executor once (lets the other futures of the same task run).
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
+/// The client builder of the feed and proxy behaviours: the runtime under test, Nagle off,
+/// a 10 s connect timeout.
+pub fn ws_client(rt: &nexus_async_net::rt::Runtime) -> WsStreamBuilder {
+    WsStreamBuilder::new()
+        .runtime(rt.clone())
+        .disable_nagle()
+        .connect_timeout(Duration::from_secs(10))
+}

@@ -188,8 +188,16 @@ fn pool_acquire_and_release_allocate_nothing() {
     // blocked in `accept` while the measurement runs.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
+    // The thread must be done accepting (and growing nothing) before the measurement: a
+    // late accept pushing into a growing Vec was one stray allocation on a loaded machine.
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
-        let held: Vec<_> = listener.incoming().take(4).collect();
+        let mut held = Vec::with_capacity(4);
+        for conn in listener.incoming().take(4) {
+            held.push(conn);
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
         std::thread::sleep(std::time::Duration::from_secs(60));
         drop(held);
     });
@@ -212,6 +220,9 @@ fn pool_acquire_and_release_allocate_nothing() {
         for _ in 0..100 {
             drop(local.try_acquire().expect("slot"));
             drop(shared.acquire().await.expect("slot"));
+        }
+        while accepted.load(std::sync::atomic::Ordering::SeqCst) < 4 {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
         let before = dhat::HeapStats::get().total_blocks;
         for _ in 0..MEASURED {
