@@ -56,6 +56,8 @@ mod close;
 mod config;
 mod conn;
 mod decoder;
+#[cfg(feature = "deflate")]
+mod deflate;
 mod encoder;
 mod error;
 mod frame;
@@ -88,6 +90,10 @@ pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
 pub use conn::{CloseState, Conn};
 pub use decoder::{Advance, Decoder};
+#[cfg(feature = "deflate")]
+pub use deflate::{
+    Deflate, DeflateError, DeflateParams, MAX_WINDOW_BITS, MIN_WINDOW_BITS, PERMESSAGE_DEFLATE,
+};
 pub use encoder::{Encoder, MAX_QUEUED_PONGS};
 pub use error::{EncodeError, ProtocolError};
 pub use frame::OpCode;
