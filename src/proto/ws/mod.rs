@@ -53,6 +53,8 @@
 //! receiving and sending do not allocate.
 
 mod close;
+#[cfg(feature = "deflate")]
+mod compress;
 mod config;
 mod conn;
 mod decoder;
@@ -87,6 +89,8 @@ mod proptests;
 
 pub use super::Role;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
+#[cfg(feature = "deflate")]
+pub use compress::{InflateError, MessageDeflater, MessageInflater};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
 pub use conn::{CloseState, Conn};
 pub use decoder::{Advance, Decoder};
