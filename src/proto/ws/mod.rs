@@ -53,8 +53,6 @@
 //! receiving and sending do not allocate.
 
 mod close;
-#[cfg(feature = "deflate")]
-mod compress;
 mod config;
 mod conn;
 mod decoder;
@@ -89,14 +87,13 @@ mod proptests;
 
 pub use super::Role;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON};
-#[cfg(feature = "deflate")]
-pub use compress::{InflateError, MessageDeflater, MessageInflater};
 pub use config::{Config, MIN_READ_BUFFER_CAPACITY};
 pub use conn::{CloseState, Conn};
 pub use decoder::{Advance, Decoder};
 #[cfg(feature = "deflate")]
 pub use deflate::{
-    Deflate, DeflateError, DeflateParams, MAX_WINDOW_BITS, MIN_WINDOW_BITS, PERMESSAGE_DEFLATE,
+    Deflate, DeflateError, DeflateParams, InflateError, MAX_WINDOW_BITS, MIN_WINDOW_BITS,
+    MessageDeflater, MessageInflater, PERMESSAGE_DEFLATE,
 };
 pub use encoder::{Encoder, MAX_QUEUED_PONGS};
 pub use error::{EncodeError, ProtocolError};

@@ -12,7 +12,7 @@
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use super::deflate::{DeflateParams, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
+use super::{DeflateParams, MAX_WINDOW_BITS, MIN_WINDOW_BITS};
 use crate::proto::Role;
 
 /// The tail a sync flush ends with, stripped on the wire (§7.2.1).

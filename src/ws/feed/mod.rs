@@ -6,7 +6,7 @@
 //! borrows the read buffer, as it does there.
 
 use std::future::{Future, poll_fn};
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
@@ -15,12 +15,12 @@ use std::time::{Duration, Instant};
 use futures_util::task::AtomicWaker;
 
 use crate::connect::Backoff;
-use crate::proto::ws::handshake::HandshakeError;
 use crate::proto::ws::{CloseCode, CloseFrame, Message};
-use crate::rt::{Runtime, Sleep};
+use crate::rt::Runtime;
 
-use super::driver::{poll_advance, take_message};
 use super::{ClientStream, WsError, WsStreamBuilder};
+use recv::{Recv, StaleWatch};
+use retry::{Retry, classify};
 
 /// The subscribe step: runs on every new connection, before the first message is handed
 /// out. It may send (subscriptions) and receive (their acks).
@@ -263,15 +263,10 @@ impl<S: Subscribe> FeedBuilder<S> {
         let runtime = self.ws.get_connect_options().runtime_or_current();
         let now = runtime.now();
         Feed {
-            ws: self.ws,
-            urls: self.urls,
-            subscribe: self.subscribe,
-            backoff: self.backoff,
-            max_attempts: self.max_attempts,
-            stale_after: self.stale_after,
+            options: self,
             runtime,
             conn: None,
-            ended: None,
+            ended: false,
             watch: None,
             shared: Arc::new(Shared::default()),
             stats: FeedStats::default(),
@@ -309,16 +304,12 @@ impl<S: Subscribe> FeedBuilder<S> {
 /// # }
 /// ```
 pub struct Feed<S = NoSubscribe> {
-    ws: WsStreamBuilder,
-    urls: Vec<String>,
-    subscribe: S,
-    backoff: Backoff,
-    max_attempts: Option<u32>,
-    stale_after: Option<Duration>,
+    /// What it was built with.
+    options: FeedBuilder<S>,
     runtime: Runtime,
     conn: Option<ClientStream>,
     /// Set when the connection ended; the next `recv` drops it and reconnects.
-    ended: Option<()>,
+    ended: bool,
     watch: Option<StaleWatch>,
     shared: Arc<Shared>,
     stats: FeedStats,
@@ -336,7 +327,7 @@ pub struct Feed<S = NoSubscribe> {
 impl<S> std::fmt::Debug for Feed<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Feed")
-            .field("urls", &self.urls)
+            .field("urls", &self.options.urls)
             .field("connected", &self.conn.is_some())
             .field("stats", &self.stats)
             .finish_non_exhaustive()
@@ -367,162 +358,10 @@ impl Feed<NoSubscribe> {
     }
 }
 
-/// The stale-data check: a timer every quarter of the deadline, re-armed without touching
-/// the per-message path; four quiet quarters in a row mean stale.
-struct StaleWatch {
-    sleep: Pin<Box<dyn Sleep>>,
-    tick: Duration,
-    seen: u64,
-    quiet: u32,
-}
-
-impl StaleWatch {
-    fn new(runtime: &Runtime, deadline: Duration, messages: u64) -> Self {
-        let tick = deadline / 4;
-        Self {
-            sleep: runtime.sleep(tick),
-            tick,
-            seen: messages,
-            quiet: 0,
-        }
-    }
-
-    fn poll_stale(&mut self, runtime: &Runtime, messages: u64, cx: &mut Context<'_>) -> bool {
-        while self.sleep.as_mut().poll(cx).is_ready() {
-            if messages == self.seen {
-                self.quiet += 1;
-                if self.quiet >= 4 {
-                    return true;
-                }
-            } else {
-                self.seen = messages;
-                self.quiet = 0;
-            }
-            let next = runtime.now() + self.tick;
-            self.sleep.as_mut().reset(next);
-        }
-        false
-    }
-}
-
-/// The future of [`Feed::recv`], written by hand so a message costs what
-/// [`WsStream::recv`](super::WsStream::recv) costs: the message path polls the stream and
-/// one atomic (the shutdown flag) and builds the event in place. The shutdown waker and
-/// the stale timer are only polled when the stream has nothing and the task is going to
-/// sleep; connecting, ends and shutdown run in `slow`, an ordinary async fn in a box.
-struct Recv<'a, S, F> {
-    /// Taken out when a message is handed over, so it can borrow for `'a`.
-    feed: Option<&'a mut Feed<S>>,
-    make_slow: fn(&'a mut Feed<S>) -> F,
-    slow: Option<Pin<Box<F>>>,
-}
-
-impl<'a, S: Subscribe, F> Future for Recv<'a, S, F>
-where
-    F: Future<Output = Result<FeedEvent<'a>, FeedError>>,
-{
-    type Output = Result<FeedEvent<'a>, FeedError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // Nothing is pinned in place: the slow future is boxed.
-        let this = Pin::into_inner(self);
-        if let Some(slow) = this.slow.as_mut() {
-            return slow.as_mut().poll(cx);
-        }
-        let Some(feed) = this.feed.take() else {
-            return Poll::Ready(Err(FeedError::Shutdown));
-        };
-        let fast = !feed.finished
-            && feed.ended.is_none()
-            && feed.conn.is_some()
-            && !feed.shared.down.load(Ordering::Acquire);
-        if fast {
-            let Some(conn) = feed.conn.as_mut() else {
-                unreachable!("checked above")
-            };
-            match poll_advance(conn, cx) {
-                Poll::Ready(Ok(true)) => return take(feed, cx),
-                Poll::Ready(Ok(false)) => return Poll::Ready(Ok(feed.ended(Disconnect::Eof))),
-                Poll::Ready(Err(e)) => {
-                    return Poll::Ready(Ok(feed.ended(Disconnect::Error(e))));
-                }
-                Poll::Pending => {}
-            }
-            let messages = feed.stats.messages;
-            let (watch, runtime) = (&mut feed.watch, &feed.runtime);
-            if watch
-                .as_mut()
-                .is_some_and(|w| w.poll_stale(runtime, messages, cx))
-            {
-                let d = feed.stale_after.unwrap_or_default();
-                return Poll::Ready(Ok(feed.ended(Disconnect::Stale(d))));
-            }
-            if !feed.shared.poll_down(cx) {
-                this.feed = Some(feed);
-                return Poll::Pending;
-            }
-        }
-        let mut slow = start_slow(this.make_slow, feed);
-        let out = slow.as_mut().poll(cx);
-        if out.is_pending() {
-            this.slow = Some(slow);
-        }
-        out
-    }
-}
-
-/// Builds the slow future straight in its box, out of line: built inside `poll` it would
-/// give every call (one per message) a stack frame the size of the connect path.
-#[inline(never)]
-#[cold]
-fn start_slow<'a, S, F>(make: fn(&'a mut Feed<S>) -> F, feed: &'a mut Feed<S>) -> Pin<Box<F>> {
-    Box::pin(make(feed))
-}
-
-/// Hands over the ready message; a Close ends the connection.
-#[inline(always)]
-fn take<'a, S>(
-    feed: &'a mut Feed<S>,
-    cx: &mut Context<'_>,
-) -> Poll<Result<FeedEvent<'a>, FeedError>> {
-    // The fields apart: the message borrows the connection, the rest stays usable.
-    let Feed {
-        conn,
-        stats,
-        ended,
-        since,
-        down_since,
-        runtime,
-        ..
-    } = feed;
-    let Some(conn) = conn.as_mut() else {
-        return Poll::Ready(Err(FeedError::Shutdown));
-    };
-    let mut end = |reason| {
-        *ended = Some(());
-        Poll::Ready(Ok(ended_event(stats, since, down_since, runtime, reason)))
-    };
-    match take_message(conn, cx) {
-        Poll::Ready(Ok(Some(Message::Close(frame)))) => {
-            end(Disconnect::Closed(frame.map(Box::new)))
-        }
-        Poll::Ready(Ok(Some(message))) => {
-            // Only data keeps a connection from going stale.
-            if matches!(message, Message::Text(_) | Message::Binary(_)) {
-                stats.messages += 1;
-            }
-            Poll::Ready(Ok(FeedEvent::Message(message)))
-        }
-        Poll::Ready(Ok(None)) => end(Disconnect::Eof),
-        Poll::Ready(Err(e)) => end(Disconnect::Error(e)),
-        Poll::Pending => Poll::Pending,
-    }
-}
-
 impl<S> Feed<S> {
     /// Marks the connection ended (the next `recv` reconnects) and makes the event.
     fn ended(&mut self, reason: Disconnect) -> FeedEvent<'static> {
-        self.ended = Some(());
+        self.ended = true;
         ended_event(
             &mut self.stats,
             &mut self.since,
@@ -553,7 +392,7 @@ impl<S: Subscribe> Feed<S> {
 
     /// Whether a connection is up now.
     pub fn is_connected(&self) -> bool {
-        self.conn.is_some() && self.ended.is_none()
+        self.conn.is_some() && !self.ended
     }
 
     /// The next event: a message, a new connection, or the end of one. Reconnects as
@@ -584,7 +423,7 @@ impl<S: Subscribe> Feed<S> {
         if self.finished {
             return Err(FeedError::Shutdown);
         }
-        if self.ended.take().is_some() {
+        if std::mem::take(&mut self.ended) {
             self.conn = None;
             self.watch = None;
         }
@@ -629,9 +468,9 @@ impl<S: Subscribe> Feed<S> {
             }
             attempt += 1;
             let index = self.next_url;
-            let url = &self.urls[index];
-            let ws = self.ws.clone();
-            let subscribe = &mut self.subscribe;
+            let url = &self.options.urls[index];
+            let ws = self.options.ws.clone();
+            let subscribe = &mut self.options.subscribe;
             let attempt_fut = async {
                 let mut conn = ws.connect(url).await?;
                 subscribe.subscribe(&mut conn).await?;
@@ -653,14 +492,19 @@ impl<S: Subscribe> Feed<S> {
                     self.since = now;
                     self.conn = Some(conn);
                     self.watch = self
+                        .options
                         .stale_after
                         .map(|d| StaleWatch::new(&self.runtime, d, self.stats.messages));
                     // The first reconnect after the next drop: at most `initial`, jittered.
-                    self.delay = Some(self.backoff.jittered_at_random(self.backoff.initial()));
+                    self.delay = Some(
+                        self.options
+                            .backoff
+                            .jittered_at_random(self.options.backoff.initial()),
+                    );
                     self.next_url = 0;
-                    trace!(info, "nexus_async_net::feed", url = %self.urls[index], attempt, "feed connected");
+                    trace!(info, "nexus_async_net::feed", url = %self.options.urls[index], attempt, "feed connected");
                     return Ok(FeedEvent::Connected {
-                        url: &self.urls[index],
+                        url: &self.options.urls[index],
                         attempt,
                         down_for,
                     });
@@ -679,16 +523,16 @@ impl<S: Subscribe> Feed<S> {
                         }
                         Retry::After(at_least) => at_least,
                     };
-                    if self.max_attempts.is_some_and(|max| attempt >= max) {
+                    if self.options.max_attempts.is_some_and(|max| attempt >= max) {
                         self.finished = true;
                         return Err(FeedError::GaveUp {
                             attempts: attempt,
                             last: error,
                         });
                     }
-                    self.next_url = (index + 1) % self.urls.len();
+                    self.next_url = (index + 1) % self.options.urls.len();
                     let cap = self.schedule(attempt);
-                    let jittered = self.backoff.jittered_at_random(cap);
+                    let jittered = self.options.backoff.jittered_at_random(cap);
                     self.delay = Some(retry.map_or(jittered, |r| r.max(jittered)));
                 }
             }
@@ -698,10 +542,10 @@ impl<S: Subscribe> Feed<S> {
     /// The uncut delay after `failures` failed attempts in a row: `initial`, times the
     /// multiplier per further failure, capped at `max`.
     fn schedule(&self, failures: u32) -> Duration {
-        let mut d = self.backoff.initial();
+        let mut d = self.options.backoff.initial();
         for _ in 1..failures {
-            d = self.backoff.next(d);
-            if d >= self.backoff.max() {
+            d = self.options.backoff.next(d);
+            if d >= self.options.backoff.max() {
                 break;
             }
         }
@@ -725,117 +569,7 @@ fn ended_event(
     FeedEvent::Disconnected { reason }
 }
 
-/// Whether a failed attempt is worth repeating, and the server's `Retry-After`.
-enum Retry {
-    Never,
-    After(Option<Duration>),
-}
-
-fn classify(error: &WsError) -> Retry {
-    match error {
-        WsError::Handshake(h) => match **h {
-            HandshakeError::UnexpectedStatus {
-                status,
-                retry_after,
-            } => {
-                let after = retry_after.map(|s| Duration::from_secs(u64::from(s)));
-                if status == 429 || !(400..500).contains(&status) {
-                    Retry::After(after)
-                } else {
-                    Retry::Never
-                }
-            }
-            HandshakeError::InvalidHeader(_)
-            | HandshakeError::ReservedHeader(_)
-            | HandshakeError::InvalidPath
-            | HandshakeError::InvalidSubprotocol => Retry::Never,
-            _ => Retry::After(None),
-        },
-        #[cfg(feature = "tls")]
-        WsError::Tls(t) => match &**t {
-            crate::tls::TlsError::Handshake(f) if !f.is_certificate() => Retry::After(None),
-            _ => Retry::Never,
-        },
-        WsError::Proxy(p) => match p.kind() {
-            crate::connect::ProxyErrorKind::HttpStatus { status: 407, .. }
-            | crate::connect::ProxyErrorKind::SocksAuthRejected(_)
-            | crate::connect::ProxyErrorKind::SocksCredentialsRequired
-            | crate::connect::ProxyErrorKind::InvalidUrl(_) => Retry::Never,
-            _ => Retry::After(None),
-        },
-        WsError::InvalidUrl(_) | WsError::TlsNotEnabled | WsError::Encode(_) => Retry::Never,
-        _ => Retry::After(None),
-    }
-}
-
+mod recv;
+mod retry;
 #[cfg(all(test, feature = "tracing"))]
-mod tracing_tests {
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    use super::{Feed, FeedError};
-    use crate::connect::Backoff;
-    use crate::rt::Runtime;
-    use crate::ws::WsStreamBuilder;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    /// Connect failures, backoff and giving up are `tracing` events with the documented
-    /// targets and levels.
-    #[test]
-    fn feed_failures_and_backoff_are_traced_with_their_targets() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        tracing::subscriber::with_default(subscriber, || {
-            futures::executor::block_on(async {
-                let ws = WsStreamBuilder::new().runtime(Runtime::portable());
-                let mut feed = Feed::builder(ws, [format!("ws://127.0.0.1:{port}/")])
-                    .backoff(Backoff::new(
-                        Duration::from_millis(1),
-                        Duration::from_millis(2),
-                    ))
-                    .max_attempts(2)
-                    .build();
-                assert!(matches!(
-                    feed.recv().await,
-                    Err(FeedError::GaveUp { attempts: 2, .. })
-                ));
-            });
-        });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        assert!(
-            text.contains("WARN nexus_async_net::feed: feed connect failed"),
-            "{text}"
-        );
-        assert!(
-            text.contains("DEBUG nexus_async_net::feed: backing off before reconnecting"),
-            "{text}"
-        );
-        assert!(
-            text.contains("DEBUG nexus_async_net::ws: WebSocket connect failed"),
-            "{text}"
-        );
-    }
-}
+mod tracing_tests;
